@@ -1,0 +1,98 @@
+/*
+ * cmd_init.c - `memberlog init` and `memberlog device show`.
+ */
+#include "cli.h"
+
+#include "crdt/err.h"
+#include "node/keyfile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define KEY_FILE "device.key"
+
+/* Creates dir and its parents with mode 0700; ML_OK or ML_EIO with a message. */
+static int make_dirs(const char *dir, struct ml_buf *err)
+{
+	char path[4096];
+	if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+		return ml_errf(err, ML_EINVAL, "node directory path is too long");
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != 0)
+			continue;
+		char c = *p;
+		*p = 0;
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return ml_errf(err, ML_EIO, "cannot create directory '%s': %s", path,
+			               strerror(errno));
+		*p = c;
+		if (!c)
+			break;
+	}
+	return ML_OK;
+}
+
+int cmd_init(struct cli *cli, int argc, char **argv)
+{
+	if (argc > 1)
+		return cli_is_help(argv[1])
+		           ? (printf("usage: memberlog [--home DIR] init\n\n"
+		                     "Creates the node directory and this device's "
+		                     "ed25519 key (mode 0600).\n"),
+		              CLI_OK)
+		           : cli_usage("[--home DIR] init");
+	struct ml_buf err = ML_BUF_INIT, path = ML_BUF_INIT;
+	struct ml_key *key = NULL;
+	int rc = make_dirs(cli->home, &err);
+	if (rc == ML_OK)
+		rc = cli_home_path(cli, KEY_FILE, &path);
+	if (rc == ML_OK)
+		rc = ml_key_generate(&key);
+	if (rc == ML_OK)
+		rc = ml_keyfile_create(ml_buf_str(&path), key, &err);
+	if (rc == ML_OK) {
+		char pk[65];
+		ml_hex_encode(key->pk.b, 32, pk);
+		if (cli->json)
+			cli_print_json(json_pack("{s:i, s:s, s:s}", "version", 1, "device_key", pk,
+			                         "key_file", ml_buf_str(&path)));
+		else
+			printf("created device key %s\nin %s\n", pk, ml_buf_str(&path));
+	} else {
+		cli_error("%s", err.len ? ml_buf_str(&err) : ml_strerror(rc));
+	}
+	ml_key_free(key);
+	ml_buf_release(&err);
+	ml_buf_release(&path);
+	return rc == ML_OK ? CLI_OK : CLI_ERROR;
+}
+
+int cmd_device(struct cli *cli, int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "show") != 0)
+		return argc > 1 && cli_is_help(argv[1])
+		           ? (printf("usage: memberlog [--home DIR] [--json] device show\n"),
+		              CLI_OK)
+		           : cli_usage("[--home DIR] [--json] device show");
+	struct ml_buf err = ML_BUF_INIT, path = ML_BUF_INIT;
+	struct ml_key *key = NULL;
+	int rc = cli_home_path(cli, KEY_FILE, &path);
+	if (rc == ML_OK)
+		rc = ml_keyfile_load(ml_buf_str(&path), &key, &err);
+	if (rc == ML_OK) {
+		char pk[65];
+		ml_hex_encode(key->pk.b, 32, pk);
+		if (cli->json)
+			cli_print_json(json_pack("{s:i, s:s}", "version", 1, "device_key", pk));
+		else
+			printf("%s\n", pk);
+	} else {
+		cli_error("%s", ml_buf_str(&err));
+	}
+	ml_key_free(key);
+	ml_buf_release(&err);
+	ml_buf_release(&path);
+	return rc == ML_OK ? CLI_OK : CLI_ERROR;
+}

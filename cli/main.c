@@ -1,0 +1,102 @@
+/*
+ * main.c - the `memberlog` command: global options and the command table.
+ *
+ *   memberlog [--home DIR] [--json] COMMAND [ARGS]
+ *
+ * The node directory is --home, else $MEMBERLOG_HOME, else
+ * $XDG_DATA_HOME/memberlog, else ~/.local/share/memberlog.
+ */
+#include "cli.h"
+
+#include "crdt/err.h"
+#include "crdt/types.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ML_VERSION_STRING "0.1.0"
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *category; /* porcelain or plumbing */
+	const char *help;
+};
+
+static const struct command commands[] = {
+    {"init", cmd_init, "porcelain", "create this device's key in the node directory"},
+    {"device", cmd_device, "porcelain", "show this device's public key (device show)"},
+    {"demo", cmd_demo, "porcelain", "write and verify a small signed op log, printing each step"},
+    {"op", cmd_op, "plumbing", "decode and check one op (op decode FILE)"},
+    {"feed", cmd_feed, "plumbing", "verify a file of ops feed by feed (feed verify FILE)"},
+};
+
+static void print_help(FILE *to)
+{
+	fprintf(to, "usage: memberlog [--home DIR] [--json] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(to, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(to,
+	        "\n'memberlog COMMAND --help' describes one command.\n"
+	        "The node directory is --home, $MEMBERLOG_HOME, or $XDG_DATA_HOME/memberlog.\n");
+}
+
+static const char *default_home(struct ml_buf *b)
+{
+	const char *env = getenv("MEMBERLOG_HOME");
+	if (env && *env)
+		return env;
+	const char *xdg = getenv("XDG_DATA_HOME");
+	if (xdg && *xdg)
+		ml_buf_addf(b, "%s/memberlog", xdg);
+	else
+		ml_buf_addf(b, "%s/.local/share/memberlog", getenv("HOME") ? getenv("HOME") : ".");
+	return ml_buf_str(b);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {.prog = "memberlog"};
+	struct ml_buf home = ML_BUF_INIT;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
+			cli.home = argv[++i];
+		} else if (strncmp(argv[i], "--home=", 7) == 0) {
+			cli.home = argv[i] + 7;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			cli.json = true;
+		} else if (cli_is_help(argv[i])) {
+			print_help(stdout);
+			return CLI_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("memberlog %s (op format %d)\n", ML_VERSION_STRING, ML_OP_VERSION);
+			return CLI_OK;
+		} else {
+			fprintf(stderr, "error: unknown option '%s'\n", argv[i]);
+			print_help(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (i == argc) {
+		print_help(stderr);
+		return CLI_USAGE;
+	}
+	if (!cli.home)
+		cli.home = default_home(&home);
+	if (ml_crypto_init() != ML_OK)
+		return cli_error("cannot initialise libsodium");
+	for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+		if (strcmp(argv[i], commands[c].name) == 0) {
+			int rc = commands[c].fn(&cli, argc - i, argv + i);
+			ml_buf_release(&home);
+			return rc;
+		}
+	}
+	fprintf(stderr, "error: '%s' is not a memberlog command; see 'memberlog --help'\n",
+	        argv[i]);
+	ml_buf_release(&home);
+	return CLI_USAGE;
+}
