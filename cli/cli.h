@@ -24,7 +24,7 @@ enum cli_exit {
 struct cli {
 	const char *home; /* the node directory */
 	bool json;        /* --json: one JSON document on stdout */
-	const char *prog; /* "memberlog" */
+	const char *prog; /* how the program was invoked (argv[0]), for hints */
 };
 
 /* Prints "error: <message>" to stderr; returns CLI_ERROR. */

@@ -118,7 +118,6 @@ static size_t audit_file(const char *path, const struct ml_hash *net, bool print
 
 int cmd_demo(struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {0}};
 	const char *dir = NULL;
@@ -288,9 +287,8 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	       "    log-forged.cbor      the same log with one byte changed\n"
 	       "    fork-evidence.cbor   proof that the officer's device forked its feed\n"
 	       "    */device.key         the two device keys (mode 0600)\n"
-	       "try:\n    memberlog feed verify %s/log.cbor\n    memberlog feed verify "
-	       "%s/log-forged.cbor\n",
-	       dir, dir, dir);
+	       "try:\n    %s feed verify %s/log.cbor\n    %s feed verify %s/log-forged.cbor\n",
+	       dir, cli->prog, dir, cli->prog, dir);
 	rc = CLI_OK;
 	goto out;
 fail:

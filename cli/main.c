@@ -58,7 +58,7 @@ static const char *default_home(struct ml_buf *b)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = {.prog = "memberlog"};
+	struct cli cli = {.prog = argv[0]};
 	struct ml_buf home = ML_BUF_INIT;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
