@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	build-essential pkg-config meson ninja-build
-	libsodium-dev libsqlite3-dev libuv1-dev libcbor-dev libcmocka-dev libjansson-dev
+	libsodium-dev libsqlite3-dev libuv1-dev libcbor-dev libcmocka-dev libjansson-dev libutf8proc-dev
 	clang libclang-rt-14-dev clang-format
 	iproute2 procps
 )

@@ -1,0 +1,308 @@
+/*
+ * test_crdt_member.c - the member fold: drafts, approvals, numbers, conflicts,
+ * and independence from the order entries arrive in.
+ */
+#include "test.h"
+
+#include "crdt/body.h"
+#include "crdt/err.h"
+#include "crdt/member.h"
+#include "crdt/number.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXE 12
+
+struct fx {
+	struct ml_member_entry e[MAXE];
+	struct ml_buf bodies[MAXE];
+	size_t n;
+	struct ml_hash unit, other_unit;
+	struct ml_pubkey officer, approver;
+};
+
+static struct ml_member_entry *add(struct fx *fx, enum ml_optype t, uint64_t ms,
+                                   const struct ml_pubkey *author, struct ml_body_builder *bb)
+{
+	struct ml_member_entry *e = &fx->e[fx->n];
+	struct ml_buf *body = &fx->bodies[fx->n];
+	assert_int_equal(ml_bb_finish(bb, body), ML_OK);
+	ml_bb_release(bb);
+	e->stamp.hlc = (struct ml_hlc){ms, 0};
+	e->stamp.author = *author;
+	/* a distinct, deterministic id per entry */
+	uint8_t seed[16] = {(uint8_t)fx->n, (uint8_t)t};
+	e->stamp.id = ml_hash_of(seed, sizeof seed);
+	e->type = t;
+	e->unit = fx->unit;
+	e->body = body->data;
+	e->body_len = body->len;
+	fx->n++;
+	return e;
+}
+
+static struct ml_hash create(struct fx *fx)
+{
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_cstr(&bb, "full_name", "Trần Thị Bé");
+	ml_bb_cstr(&bb, "id_number", "109814123");
+	ml_bb_cstr(&bb, "union_join_date", "11/02/2012");
+	ml_bb_cstr(&bb, "gender", "female");
+	return add(fx, ML_OT_MEMBER_CREATE, 1000, &fx->officer, &bb)->stamp.id;
+}
+
+static struct ml_hash update_name(struct fx *fx, const struct ml_hash *m, const char *name,
+                                  uint64_t ms)
+{
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_hash(&bb, "member", m);
+	ml_bb_cstr(&bb, "full_name", name);
+	return add(fx, ML_OT_MEMBER_UPDATE, ms, &fx->officer, &bb)->stamp.id;
+}
+
+static void decide(struct fx *fx, enum ml_optype t, const struct ml_hash *m, struct ml_hash *ids,
+                   size_t k, const char *number, uint64_t ms)
+{
+	/* ids must be ascending */
+	for (size_t i = 1; i < k; i++)
+		for (size_t j = i; j > 0 && ml_hash_cmp(&ids[j - 1], &ids[j]) > 0; j--) {
+			struct ml_hash t2 = ids[j];
+			ids[j] = ids[j - 1];
+			ids[j - 1] = t2;
+		}
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_hash(&bb, "member", m);
+	ml_bb_bytes(&bb, "changes", ids, k * sizeof *ids);
+	if (number)
+		ml_bb_cstr(&bb, "number", number);
+	if (t == ML_OT_MEMBER_REJECT)
+		ml_bb_cstr(&bb, "reason", "thiếu ngày sinh");
+	add(fx, t, ms, t == ML_OT_MEMBER_SUBMIT ? &fx->officer : &fx->approver, &bb);
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof *fx);
+	memset(fx->unit.b, 0xc1, 32);
+	memset(fx->other_unit.b, 0xc2, 32);
+	memset(fx->officer.b, 0x0f, 32);
+	memset(fx->approver.b, 0xa0, 32);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	for (size_t i = 0; i < MAXE; i++)
+		ml_buf_release(&fx->bodies[i]);
+	free(fx);
+	return 0;
+}
+
+static void fold(struct fx *fx, const struct ml_hash *m, struct ml_member_view *v)
+{
+	assert_int_equal(ml_member_fold(m, fx->e, fx->n, v), ML_OK);
+}
+
+static void test_member_draft_until_approved(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m = create(fx);
+	struct ml_member_view v;
+	fold(fx, &m, &v);
+	assert_int_equal(v.state, ML_REC_DRAFT);
+	assert_int_equal(v.official.len, 0);
+	size_t n;
+	assert_non_null(ml_member_text(&v.draft, "full_name", &n));
+	ml_member_view_release(&v);
+
+	struct ml_hash ids[1] = {m};
+	decide(fx, ML_OT_MEMBER_SUBMIT, &m, ids, 1, NULL, 2000);
+	fold(fx, &m, &v);
+	assert_int_equal(v.state, ML_REC_SUBMITTED);
+	ml_member_view_release(&v);
+
+	char num[13];
+	ml_number_format(4200, num);
+	decide(fx, ML_OT_MEMBER_APPROVE, &m, ids, 1, num, 3000);
+	fold(fx, &m, &v);
+	assert_int_equal(v.state, ML_REC_OFFICIAL);
+	assert_true(v.has_number);
+	assert_string_equal(v.number, num);
+	assert_true(v.approved_ever);
+	const char *s = ml_member_text(&v.official, "status", &n);
+	assert_memory_equal(s, "active", n);
+	ml_member_view_release(&v);
+}
+
+static void test_member_edit_after_approval_stays_pending(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m = create(fx);
+	struct ml_hash ids[1] = {m};
+	char num[13];
+	ml_number_format(7, num);
+	decide(fx, ML_OT_MEMBER_APPROVE, &m, ids, 1, num, 2000);
+	update_name(fx, &m, "Trần Thị Bé Hai", 2500);
+	struct ml_member_view v;
+	fold(fx, &m, &v);
+	size_t n;
+	const char *off = ml_member_text(&v.official, "full_name", &n);
+	assert_memory_equal(off, "Trần Thị Bé", n);
+	const char *dr = ml_member_text(&v.draft, "full_name", &n);
+	assert_memory_equal(dr, "Trần Thị Bé Hai", n);
+	assert_int_equal(v.pending, 1);
+	ml_member_view_release(&v);
+}
+
+static void test_member_approval_of_old_draft_skips_newer_edit(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m = create(fx);
+	struct ml_hash u1 = update_name(fx, &m, "Trần Thị Bé Một", 1500);
+	struct ml_hash u2 = update_name(fx, &m, "Trần Thị Bé Hai", 1700);
+	(void)u2;
+	struct ml_hash ids[2] = {m, u1};
+	char num[13];
+	ml_number_format(9, num);
+	decide(fx, ML_OT_MEMBER_APPROVE, &m, ids, 2, num, 2000);
+	struct ml_member_view v;
+	fold(fx, &m, &v);
+	size_t n;
+	const char *off = ml_member_text(&v.official, "full_name", &n);
+	assert_memory_equal(off, "Trần Thị Bé Một", n);
+	const char *dr = ml_member_text(&v.draft, "full_name", &n);
+	assert_memory_equal(dr, "Trần Thị Bé Hai", n);
+	assert_int_equal(v.pending, 1);
+	ml_member_view_release(&v);
+}
+
+static void test_member_rejection_returns_the_record(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m = create(fx);
+	struct ml_hash ids[1] = {m};
+	decide(fx, ML_OT_MEMBER_SUBMIT, &m, ids, 1, NULL, 2000);
+	decide(fx, ML_OT_MEMBER_REJECT, &m, ids, 1, NULL, 3000);
+	struct ml_member_view v;
+	fold(fx, &m, &v);
+	assert_int_equal(v.state, ML_REC_RETURNED);
+	assert_non_null(v.return_reason);
+	assert_memory_equal(v.return_reason, "thiếu ngày sinh", v.return_reason_len);
+	ml_member_view_release(&v);
+}
+
+static void test_member_conflicts_resolve_and_are_listed(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m = create(fx);
+	struct ml_hash ids[1] = {m};
+	char n1[13], n2[13];
+	ml_number_format(11, n1);
+	ml_number_format(12, n2);
+	/* two approvers, concurrently: two numbers, and a rejection too */
+	decide(fx, ML_OT_MEMBER_APPROVE, &m, ids, 1, n2, 3000);
+	decide(fx, ML_OT_MEMBER_APPROVE, &m, ids, 1, n1, 2000);
+	decide(fx, ML_OT_MEMBER_REJECT, &m, ids, 1, NULL, 2500);
+	struct ml_member_view v;
+	fold(fx, &m, &v);
+	assert_int_equal(v.state, ML_REC_OFFICIAL); /* approval wins */
+	assert_string_equal(v.number, n1);          /* the earliest approval's number */
+	assert_int_equal(v.n_conflicts, 2);
+	bool two_numbers = false, both = false;
+	for (size_t i = 0; i < v.n_conflicts; i++) {
+		two_numbers |= v.conflicts[i].kind == ML_MC_TWO_NUMBERS;
+		both |= v.conflicts[i].kind == ML_MC_APPROVED_AND_REJECTED;
+	}
+	assert_true(two_numbers && both);
+	ml_member_view_release(&v);
+}
+
+static void test_member_fold_is_order_independent(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m = create(fx);
+	struct ml_hash u1 = update_name(fx, &m, "Trần Thị Bé Một", 1500);
+	update_name(fx, &m, "Trần Thị Bé Hai", 1500); /* same clock: author, then id decide */
+	struct ml_hash ids[2] = {m, u1};
+	char num[13];
+	ml_number_format(5, num);
+	decide(fx, ML_OT_MEMBER_SUBMIT, &m, ids, 2, NULL, 1800);
+	decide(fx, ML_OT_MEMBER_APPROVE, &m, ids, 2, num, 2000);
+	struct ml_member_view ref;
+	fold(fx, &m, &ref);
+	struct ml_member_entry saved[MAXE];
+	memcpy(saved, fx->e, sizeof saved);
+	unsigned seed = 7;
+	for (int round = 0; round < 200; round++) {
+		for (size_t i = fx->n - 1; i > 0; i--) {
+			seed = seed * 1103515245 + 12345;
+			size_t j = (seed >> 8) % (i + 1);
+			struct ml_member_entry t = fx->e[i];
+			fx->e[i] = fx->e[j];
+			fx->e[j] = t;
+		}
+		struct ml_member_view v;
+		fold(fx, &m, &v);
+		assert_int_equal(v.state, ref.state);
+		assert_int_equal(v.official.len, ref.official.len);
+		assert_memory_equal(v.official.data, ref.official.data, v.official.len);
+		assert_int_equal(v.draft.len, ref.draft.len);
+		assert_memory_equal(v.draft.data, ref.draft.data, v.draft.len);
+		assert_int_equal(v.pending, ref.pending);
+		ml_member_view_release(&v);
+	}
+	memcpy(fx->e, saved, sizeof saved);
+	ml_member_view_release(&ref);
+}
+
+static void test_member_transfer_moves_the_managing_unit(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m = create(fx);
+	struct ml_hash ids[2] = {m};
+	char num[13];
+	ml_number_format(77, num);
+	decide(fx, ML_OT_MEMBER_APPROVE, &m, ids, 1, num, 2000);
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_hash(&bb, "member", &m);
+	ml_bb_hash(&bb, "to", &fx->other_unit);
+	struct ml_hash t = add(fx, ML_OT_MEMBER_TRANSFER, 2500, &fx->officer, &bb)->stamp.id;
+	struct ml_member_view v;
+	fold(fx, &m, &v);
+	assert_true(ml_hash_eq(&v.unit, &fx->unit)); /* not approved yet */
+	ml_member_view_release(&v);
+	ids[0] = t;
+	decide(fx, ML_OT_MEMBER_APPROVE, &m, ids, 1, NULL, 3000);
+	fold(fx, &m, &v);
+	assert_true(ml_hash_eq(&v.unit, &fx->other_unit));
+	size_t n;
+	const char *st = ml_member_text(&v.official, "status", &n);
+	assert_memory_equal(st, "transferring", n);
+	ml_member_view_release(&v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_member_draft_until_approved, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_member_edit_after_approval_stays_pending, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_member_approval_of_old_draft_skips_newer_edit,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_member_rejection_returns_the_record, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_member_conflicts_resolve_and_are_listed, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_member_fold_is_order_independent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_member_transfer_moves_the_managing_unit, setup,
+	                                    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
