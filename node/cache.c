@@ -1,0 +1,281 @@
+/*
+ * cache.c - unit and grant rows kept in memory for the judge (see cache.h).
+ *
+ * Two open-addressing tables keyed by the first 8 bytes of the unit id or
+ * device key; collisions probe linearly and compare whole keys.
+ */
+#include "cache.h"
+
+#include "crdt/alloc.h"
+#include "crdt/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SLOTS (2 * ML_CACHE_MAX) /* a power of two */
+
+struct ml_cache {
+	struct unit_info *units[SLOTS];
+	struct grant_info *grants[SLOTS];
+	size_t n_units, n_grants;
+};
+
+static struct ml_cache *cache_of(struct ml_store *s)
+{
+	if (!s->cache)
+		s->cache = ml_calloc(1, sizeof(struct ml_cache));
+	return s->cache;
+}
+
+static size_t slot_of(const uint8_t *key, unsigned salt)
+{
+	uint64_t h;
+	memcpy(&h, key, 8);
+	h ^= salt * 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
+	return (size_t)(h & (SLOTS - 1));
+}
+
+static void free_unit(struct unit_info *u)
+{
+	if (u) {
+		ml_free(u->moves);
+		ml_free(u->ends);
+		ml_free(u);
+	}
+}
+
+static void free_grant(struct grant_info *g)
+{
+	if (g) {
+		ml_free(g->at);
+		ml_free(g);
+	}
+}
+
+void ml__cache_clear(struct ml_store *s)
+{
+	struct ml_cache *c = s->cache;
+	if (!c)
+		return;
+	for (size_t i = 0; i < SLOTS; i++) {
+		free_unit(c->units[i]);
+		free_grant(c->grants[i]);
+	}
+	memset(c, 0, sizeof *c);
+}
+
+static int load_unit(struct ml_store *s, const struct ml_hash *id, struct unit_info *u,
+                     struct ml_buf *err)
+{
+	u->id = *id;
+	sqlite3_stmt *st = ml__stmt(s, ST_UNIT_GET);
+	if (!st)
+		return ml__sqlerr(s, "read unit", err);
+	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+	int q = sqlite3_step(st);
+	if (q == SQLITE_ROW) {
+		u->exists = true;
+		u->root = sqlite3_column_type(st, 0) == SQLITE_NULL;
+		if (!u->root)
+			memcpy(u->create_parent.b, sqlite3_column_blob(st, 0), 32);
+		u->created = (struct pos){(uint64_t)sqlite3_column_int64(st, 1),
+		                          (uint64_t)sqlite3_column_int64(st, 2)};
+		const unsigned char *t = sqlite3_column_text(st, 3);
+		snprintf(u->level, sizeof u->level, "%s", t ? (const char *)t : "");
+		t = sqlite3_column_text(st, 4);
+		snprintf(u->sector, sizeof u->sector, "%s", t ? (const char *)t : "");
+	}
+	sqlite3_reset(st);
+	if (q != SQLITE_ROW && q != SQLITE_DONE)
+		return ml__sqlerr(s, "read unit", err);
+	if (!u->exists)
+		return ML_OK;
+	/* moves */
+	st = ml__stmt(s, ST_UNIT_MOVES_OF);
+	if (!st)
+		return ml__sqlerr(s, "read moves", err);
+	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		struct unit_move *m = ml_realloc(u->moves, (u->n_moves + 1) * sizeof *m);
+		if (!m) {
+			sqlite3_reset(st);
+			return ML_ENOMEM;
+		}
+		u->moves = m;
+		m += u->n_moves++;
+		memcpy(m->to.b, sqlite3_column_blob(st, 0), 32);
+		m->at = (struct pos){(uint64_t)sqlite3_column_int64(st, 1),
+		                     (uint64_t)sqlite3_column_int64(st, 2)};
+		memcpy(m->stamp, sqlite3_column_blob(st, 3), 76);
+	}
+	sqlite3_reset(st);
+	if (q != SQLITE_DONE)
+		return ml__sqlerr(s, "read moves", err);
+	/* ends */
+	st = ml__stmt(s, ST_UNIT_ENDS_OF);
+	if (!st)
+		return ml__sqlerr(s, "read unit ends", err);
+	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		struct unit_end *e = ml_realloc(u->ends, (u->n_ends + 1) * sizeof *e);
+		if (!e) {
+			sqlite3_reset(st);
+			return ML_ENOMEM;
+		}
+		u->ends = e;
+		e += u->n_ends++;
+		memset(e, 0, sizeof *e);
+		snprintf(e->kind, sizeof e->kind, "%s", (const char *)sqlite3_column_text(st, 0));
+		e->has_into = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		if (e->has_into)
+			memcpy(e->into.b, sqlite3_column_blob(st, 1), 32);
+		e->at = (struct pos){(uint64_t)sqlite3_column_int64(st, 2),
+		                     (uint64_t)sqlite3_column_int64(st, 3)};
+	}
+	sqlite3_reset(st);
+	if (q != SQLITE_DONE)
+		return ml__sqlerr(s, "read unit ends", err);
+	return ML_OK;
+}
+
+const struct unit_info *ml__unit_info(struct ml_store *s, const struct ml_hash *unit,
+                                      struct ml_buf *err)
+{
+	struct ml_cache *c = cache_of(s);
+	if (!c)
+		return NULL;
+	size_t i = slot_of(unit->b, 1);
+	while (c->units[i]) {
+		if (ml_hash_eq(&c->units[i]->id, unit))
+			return c->units[i];
+		i = (i + 1) & (SLOTS - 1);
+	}
+	if (c->n_units >= ML_CACHE_MAX) {
+		ml__cache_clear(s);
+		i = slot_of(unit->b, 1);
+	}
+	struct unit_info *u = ml_calloc(1, sizeof *u);
+	if (!u)
+		return NULL;
+	if (load_unit(s, unit, u, err) != ML_OK) {
+		free_unit(u);
+		return NULL;
+	}
+	c->units[i] = u;
+	c->n_units++;
+	return u;
+}
+
+const struct grant_info *ml__grant_info(struct ml_store *s, const struct ml_pubkey *dev,
+                                        enum ml_role role, struct ml_buf *err)
+{
+	struct ml_cache *c = cache_of(s);
+	if (!c)
+		return NULL;
+	size_t i = slot_of(dev->b, 2 + (unsigned)role);
+	while (c->grants[i]) {
+		if (c->grants[i]->role == role && ml_pubkey_eq(&c->grants[i]->dev, dev))
+			return c->grants[i];
+		i = (i + 1) & (SLOTS - 1);
+	}
+	if (c->n_grants >= ML_CACHE_MAX) {
+		ml__cache_clear(s);
+		i = slot_of(dev->b, 2 + (unsigned)role);
+	}
+	struct grant_info *g = ml_calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->dev = *dev;
+	g->role = role;
+	sqlite3_stmt *st = ml__stmt(s, ST_GRANTS_OF);
+	if (!st) {
+		free_grant(g);
+		ml__sqlerr(s, "read grants", err);
+		return NULL;
+	}
+	sqlite3_bind_blob(st, 1, dev->b, 32, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, role);
+	int q;
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		struct grant_at *a = ml_realloc(g->at, (g->n + 1) * sizeof *a);
+		if (!a)
+			break;
+		g->at = a;
+		a += g->n++;
+		memcpy(a->unit.b, sqlite3_column_blob(st, 0), 32);
+		a->at = (struct pos){(uint64_t)sqlite3_column_int64(st, 1),
+		                     (uint64_t)sqlite3_column_int64(st, 2)};
+	}
+	sqlite3_reset(st);
+	if (q != SQLITE_DONE) {
+		free_grant(g);
+		ml__sqlerr(s, "read grants", err);
+		return NULL;
+	}
+	c->grants[i] = g;
+	c->n_grants++;
+	return g;
+}
+
+/* Removes slot i and re-inserts the entries after it (linear-probing deletion). */
+static void remove_unit_slot(struct ml_cache *c, size_t i)
+{
+	free_unit(c->units[i]);
+	c->units[i] = NULL;
+	c->n_units--;
+	for (size_t j = (i + 1) & (SLOTS - 1); c->units[j]; j = (j + 1) & (SLOTS - 1)) {
+		struct unit_info *u = c->units[j];
+		c->units[j] = NULL;
+		size_t k = slot_of(u->id.b, 1);
+		while (c->units[k])
+			k = (k + 1) & (SLOTS - 1);
+		c->units[k] = u;
+	}
+}
+
+void ml__unit_forget(struct ml_store *s, const struct ml_hash *unit)
+{
+	struct ml_cache *c = s->cache;
+	if (!c)
+		return;
+	for (size_t i = slot_of(unit->b, 1); c->units[i]; i = (i + 1) & (SLOTS - 1)) {
+		if (ml_hash_eq(&c->units[i]->id, unit)) {
+			remove_unit_slot(c, i);
+			return;
+		}
+	}
+}
+
+void ml__grant_forget(struct ml_store *s, const struct ml_pubkey *dev)
+{
+	struct ml_cache *c = s->cache;
+	if (!c)
+		return;
+	/* A device has few roles: drop them all, then rebuild the probe chains. */
+	bool removed = false;
+	for (size_t i = 0; i < SLOTS; i++) {
+		if (c->grants[i] && ml_pubkey_eq(&c->grants[i]->dev, dev)) {
+			free_grant(c->grants[i]);
+			c->grants[i] = NULL;
+			c->n_grants--;
+			removed = true;
+		}
+	}
+	if (!removed)
+		return;
+	struct grant_info *keep[SLOTS];
+	size_t n = 0;
+	for (size_t i = 0; i < SLOTS; i++) {
+		if (c->grants[i]) {
+			keep[n++] = c->grants[i];
+			c->grants[i] = NULL;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		size_t i = slot_of(keep[k]->dev.b, 2 + (unsigned)keep[k]->role);
+		while (c->grants[i])
+			i = (i + 1) & (SLOTS - 1);
+		c->grants[i] = keep[k];
+	}
+}

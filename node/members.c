@@ -1,0 +1,475 @@
+/*
+ * members.c - member ops: their rules in the past, and their effects on the
+ * members table, the search index, duplicates and conflicts.
+ *
+ * A member row keeps every applied op about the member as an entry, in a
+ * node-local encoding (a concatenation of CBOR arrays):
+ *
+ *   [feed, seq, hlc ms, hlc counter, author (32), op id (32), type, unit (32), body]
+ *
+ * so the record is refolded (crdt/member.c) from its own row, without
+ * reading the op log, and a past-only fold filters entries by (feed, seq).
+ */
+#include "view.h"
+
+#include "crdt/alloc.h"
+#include "crdt/codec.h"
+#include "crdt/err.h"
+#include "crdt/fields.h"
+#include "crdt/number.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void ml__member_ctx_release(struct member_ctx *m)
+{
+	ml_buf_release(&m->entries);
+	ml_free(m->e);
+	ml_free(m->at);
+	m->e = NULL;
+	m->at = NULL;
+	m->n = 0;
+}
+
+static int encode_entry(const struct judge *j, struct ml_buf *out)
+{
+	struct ml_writer w;
+	ml_wr_init(&w, out);
+	ml_wr_array(&w, 9);
+	ml_wr_uint(&w, j->feed);
+	ml_wr_uint(&w, j->seq);
+	ml_wr_uint(&w, j->op->hlc.ms);
+	ml_wr_uint(&w, j->op->hlc.c);
+	ml_wr_bytes(&w, j->op->author.b, 32);
+	ml_wr_bytes(&w, j->op->id.b, 32);
+	ml_wr_uint(&w, (uint64_t)j->type);
+	ml_wr_bytes(&w, j->op->unit.b, 32);
+	ml_wr_raw(&w, j->op->body, j->op->body_len);
+	return w.err;
+}
+
+/* Decodes m->entries into m->e / m->at. */
+static int decode_entries(struct member_ctx *m)
+{
+	struct ml_reader r;
+	ml_rd_init(&r, m->entries.data, m->entries.len);
+	size_t cap = 0;
+	m->n = 0;
+	while (r.off < r.len && !r.err) {
+		if (m->n == cap) {
+			cap = cap ? 2 * cap : 8;
+			struct ml_member_entry *e = ml_realloc(m->e, cap * sizeof *e);
+			struct pos *at = ml_realloc(m->at, cap * sizeof *at);
+			if (e)
+				m->e = e;
+			if (at)
+				m->at = at;
+			if (!e || !at)
+				return ML_ENOMEM;
+		}
+		struct ml_member_entry *e = &m->e[m->n];
+		size_t n, start;
+		if (ml_rd_array(&r) != 9)
+			break;
+		m->at[m->n].feed = ml_rd_uint(&r);
+		m->at[m->n].seq = ml_rd_uint(&r);
+		e->stamp.hlc.ms = ml_rd_uint(&r);
+		e->stamp.hlc.c = (uint32_t)ml_rd_uint(&r);
+		const uint8_t *a = ml_rd_bytes(&r, &n);
+		const uint8_t *id = ml_rd_bytes(&r, &n);
+		e->type = (enum ml_optype)ml_rd_uint(&r);
+		const uint8_t *u = ml_rd_bytes(&r, &n);
+		if (ml_rd_value(&r, 16, &start, &n) != ML_OK)
+			break;
+		memcpy(e->stamp.author.b, a, 32);
+		memcpy(e->stamp.id.b, id, 32);
+		memcpy(e->unit.b, u, 32);
+		e->body = r.p + start;
+		e->body_len = n;
+		m->n++;
+	}
+	return r.err ? ML_ESTORE : ML_OK;
+}
+
+int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
+                    struct ml_buf *err)
+{
+	ml__member_ctx_release(m);
+	memset(m, 0, sizeof *m);
+	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_GET);
+	if (!st)
+		return ml__sqlerr(s, "read member", err);
+	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+	int q = sqlite3_step(st), rc = ML_OK;
+	if (q == SQLITE_ROW) {
+		m->id = *id;
+		m->rid = sqlite3_column_int64(st, 0);
+		m->created = (struct pos){(uint64_t)sqlite3_column_int64(st, 1),
+		                          (uint64_t)sqlite3_column_int64(st, 2)};
+		m->has_transfers = sqlite3_column_int(st, 3);
+		rc = ml_buf_add(&m->entries, sqlite3_column_blob(st, 4),
+		                (size_t)sqlite3_column_bytes(st, 4));
+		const unsigned char *f = sqlite3_column_text(st, 5);
+		snprintf(m->name_fold, sizeof m->name_fold, "%s", f ? (const char *)f : "");
+		const unsigned char *num = sqlite3_column_text(st, 6);
+		m->has_number = num && strlen((const char *)num) == 12;
+		if (m->has_number)
+			memcpy(m->number, num, 13);
+	}
+	sqlite3_reset(st);
+	if (q == SQLITE_DONE)
+		return ML_ENOTFOUND;
+	if (q != SQLITE_ROW)
+		return ml__sqlerr(s, "read member", err);
+	if (rc == ML_OK)
+		rc = decode_entries(m);
+	return rc;
+}
+
+/* Folds the member's entries that are in the past of j's op into j->mview. */
+static int fold_in_past(struct judge *j)
+{
+	struct ml_member_entry *in = ml_calloc(j->m.n ? j->m.n : 1, sizeof *in);
+	if (!in)
+		return ML_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < j->m.n; i++)
+		if (ml__in_past(j, j->m.at[i]))
+			in[k++] = j->m.e[i];
+	ml_member_view_release(&j->mview);
+	int rc = ml_member_fold(&j->m.id, in, k, &j->mview);
+	ml_free(in);
+	return rc;
+}
+
+int ml__member_in_past(struct judge *j, const struct ml_hash *member)
+{
+	char x[17];
+	ml_hex_encode(member->b, 8, x);
+	int rc = ml__member_load(j->s, member, &j->m, j->err);
+	if (rc == ML_ENOTFOUND || (rc == ML_OK && !ml__in_past(j, j->m.created)))
+		return ml__reject(j, ML_EFIELD, "names member %s..., which its author had not seen",
+		                  x);
+	if (rc != ML_OK)
+		return rc;
+	if (j->m.n >= ML_MEMBER_MAX_ENTRIES)
+		return ml__reject(j, ML_ETOOBIG,
+		                  "member %s... has %d ops, the most one member may have", x,
+		                  ML_MEMBER_MAX_ENTRIES);
+	if ((rc = fold_in_past(j)) != ML_OK)
+		return rc;
+	j->have_member = true;
+	if (j->mview.state == ML_REC_UNKNOWN)
+		return ml__reject(j, ML_EFIELD, "member %s... has no creating op in its past", x);
+	return ML_OK;
+}
+
+/* The entry of the member with op id `id` in the past of j's op, or NULL. */
+static const struct ml_member_entry *entry_in_past(const struct judge *j, const uint8_t *id)
+{
+	for (size_t i = 0; i < j->m.n; i++)
+		if (memcmp(j->m.e[i].stamp.id.b, id, 32) == 0 && ml__in_past(j, j->m.at[i]))
+			return &j->m.e[i];
+	return NULL;
+}
+
+static int check_decision(struct judge *j)
+{
+	const uint8_t *ids;
+	size_t k;
+	ml_body_ids(&j->body, "changes", &ids, &k, NULL);
+	bool covers_create = false;
+	for (size_t i = 0; i < k; i++) {
+		const struct ml_member_entry *e = entry_in_past(j, ids + 32 * i);
+		if (!e || !(ml_optype_info(e->type)->flags & ML_OTF_CHANGE)) {
+			char x[17];
+			ml_hex_encode(ids + 32 * i, 8, x);
+			return ml__reject(
+			    j, ML_EFIELD,
+			    "change %s... is not a change of this member its author had seen", x);
+		}
+		covers_create |= memcmp(ids + 32 * i, j->m.id.b, 32) == 0;
+	}
+	if (j->type != ML_OT_MEMBER_APPROVE)
+		return ML_OK;
+	const char *num;
+	size_t n;
+	bool has = ml_body_text(&j->body, "number", &num, &n, NULL) == ML_OK;
+	if (covers_create && !j->mview.has_number && !has)
+		return ml__reject(j, ML_EFIELD,
+		                  "the first approval of a member assigns its number");
+	if (has && j->mview.has_number)
+		return ml__reject(j, ML_EFIELD, "the member already has number %s",
+		                  j->mview.number);
+	if (has && !covers_create)
+		return ml__reject(j, ML_EFIELD,
+		                  "a number is assigned with the approval of the record itself");
+	if (!has)
+		return ML_OK;
+	uint64_t serial;
+	ml_number_parse(num, n, &serial, NULL);
+	if (!ml__unit_holds_range(j, &j->where, (struct ml_range){serial, 1}))
+		return ml__reject(j, ML_EFIELD,
+		                  "number %.12s is not in a range delegated to the approver's unit",
+		                  num);
+	return ML_OK;
+}
+
+int ml__check_member_rules(struct judge *j)
+{
+	struct ml_hash h;
+	switch (j->type) {
+	case ML_OT_MEMBER_SUBMIT:
+	case ML_OT_MEMBER_APPROVE:
+	case ML_OT_MEMBER_REJECT:
+		return check_decision(j);
+	case ML_OT_MEMBER_TRANSFER:
+		ml_body_hash(&j->body, "to", &h, NULL);
+		if (ml_hash_eq(&h, &j->mview.unit))
+			return ml__reject(j, ML_EFIELD, "the member is already in that unit");
+		return ml__unit_active(j, &h, "destination unit");
+	case ML_OT_MEMBER_RECEIVE: {
+		ml_body_hash(&j->body, "transfer", &h, NULL);
+		const struct ml_member_entry *e = entry_in_past(j, h.b);
+		struct ml_body b;
+		struct ml_hash to;
+		if (!e || e->type != ML_OT_MEMBER_TRANSFER ||
+		    ml_body_parse(&b, e->body, e->body_len, NULL) != ML_OK ||
+		    ml_body_hash(&b, "to", &to, NULL) != ML_OK || !ml_hash_eq(&to, &j->op->unit))
+			return ml__reject(j, ML_EFIELD,
+			                  "names no transfer of this member to this unit that its "
+			                  "author had seen");
+		return ML_OK;
+	}
+	default:
+		return ML_OK;
+	}
+}
+
+int ml__check_duplicate_resolve(struct judge *j)
+{
+	struct ml_hash a, b;
+	ml_body_hash(&j->body, "a", &a, NULL);
+	ml_body_hash(&j->body, "b", &b, NULL);
+	int rc = ml__member_in_past(j, &b);
+	if (rc != ML_OK)
+		return rc;
+	struct ml_hash unit_b = j->mview.unit;
+	if ((rc = ml__member_in_past(j, &a)) != ML_OK)
+		return rc;
+	if (!ml_hash_eq(&j->mview.unit, &j->op->unit))
+		return ml__reject(j, ML_EFIELD,
+		                  "the op is written for another unit than member a's");
+	if ((rc = ml__authorise(j, ML_ROLE_APPROVER, ML_SCOPE_ABOVE, &j->mview.unit)) != ML_OK)
+		return rc;
+	return ml__authorise(j, ML_ROLE_APPROVER, ML_SCOPE_ABOVE, &unit_b);
+}
+
+/* --- effects ---------------------------------------------------------------- */
+
+static const char *conflict_kind(enum ml_member_conflict_kind k)
+{
+	switch (k) {
+	case ML_MC_APPROVED_AND_REJECTED:
+		return "member_approved_and_rejected";
+	case ML_MC_TWO_NUMBERS:
+		return "member_two_numbers";
+	case ML_MC_TWO_TRANSFERS:
+		return "member_two_transfers";
+	}
+	return "member_other";
+}
+
+/* Re-derives the member's duplicate pairs: every other record with the same ID number. */
+static int update_duplicates(struct ml_store *s, const struct ml_hash *id, const char *idnum,
+                             struct ml_buf *err)
+{
+	sqlite3_stmt *st = ml__stmt(s, ST_DUPLICATE_DEL_MEMBER);
+	if (!st)
+		return ml__sqlerr(s, "update duplicates", err);
+	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+	int rc = ml__exec(s, st, "update duplicates", err);
+	if (rc != ML_OK || !idnum || !*idnum)
+		return rc;
+	struct ml_hash others[64];
+	size_t n = 0;
+	st = ml__stmt(s, ST_MEMBER_BY_IDNUM);
+	if (!st)
+		return ml__sqlerr(s, "find duplicates", err);
+	sqlite3_bind_text(st, 1, idnum, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, id->b, 32, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW && n < 64)
+		memcpy(others[n++].b, sqlite3_column_blob(st, 0), 32);
+	sqlite3_reset(st);
+	for (size_t i = 0; i < n && rc == ML_OK; i++) {
+		bool first = ml_hash_cmp(id, &others[i]) < 0;
+		st = ml__stmt(s, ST_DUPLICATE_ADD);
+		if (!st)
+			return ml__sqlerr(s, "record duplicate", err);
+		sqlite3_bind_blob(st, 1, (first ? id : &others[i])->b, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, (first ? &others[i] : id)->b, 32, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, idnum, -1, SQLITE_STATIC);
+		rc = ml__exec(s, st, "record duplicate", err);
+	}
+	return rc;
+}
+
+/* Re-derives "number_shared" conflicts for the member: one number, two records. */
+static int update_number_conflicts(struct ml_store *s, const struct ml_hash *id, const char *number,
+                                   struct ml_buf *err)
+{
+	sqlite3_stmt *st = ml__stmt(s, ST_CONFLICT_DEL_NUMBER);
+	if (!st)
+		return ml__sqlerr(s, "update conflicts", err);
+	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+	int rc = ml__exec(s, st, "update conflicts", err);
+	if (rc != ML_OK || !number)
+		return rc;
+	struct ml_hash others[16];
+	size_t n = 0;
+	st = ml__stmt(s, ST_MEMBER_BY_NUMBER);
+	if (!st)
+		return ml__sqlerr(s, "find numbers", err);
+	sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, id->b, 32, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW && n < 16)
+		memcpy(others[n++].b, sqlite3_column_blob(st, 0), 32);
+	sqlite3_reset(st);
+	for (size_t i = 0; i < n && rc == ML_OK; i++) {
+		const struct ml_hash *lo = ml_hash_cmp(id, &others[i]) < 0 ? id : &others[i];
+		rc = ml__conflict(s, "number_shared", lo, id, &others[i], err);
+	}
+	return rc;
+}
+
+static void text_of(const struct ml_buf *map, const char *key, char *out, size_t cap)
+{
+	size_t n;
+	const char *t = map->len ? ml_member_text(map, key, &n) : NULL;
+	snprintf(out, cap, "%.*s", t ? (int)n : 0, t ? t : "");
+}
+
+static int apply_duplicate_decision(struct judge *j, struct ml_buf *err)
+{
+	struct ml_hash a, b;
+	ml_body_hash(&j->body, "a", &a, NULL);
+	ml_body_hash(&j->body, "b", &b, NULL);
+	uint8_t stamp[76];
+	ml__stamp_encode(&j->stamp, stamp);
+	sqlite3_stmt *st = ml__stmt(j->s, ST_DUPLICATE_DECIDE);
+	if (!st)
+		return ml__sqlerr(j->s, "record decision", err);
+	sqlite3_bind_blob(st, 1, a.b, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, b.b, 32, SQLITE_STATIC);
+	const char *d;
+	size_t n;
+	ml_body_text(&j->body, "decision", &d, &n, NULL);
+	sqlite3_bind_text(st, 3, d, (int)n, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 4, stamp, 76, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, j->op->id.b, 32, SQLITE_STATIC);
+	return ml__exec(j->s, st, "record decision", err);
+}
+
+int ml__member_apply(struct judge *j, struct ml_buf *err)
+{
+	struct ml_store *s = j->s;
+	if (j->type == ML_OT_DUPLICATE_RESOLVE)
+		return apply_duplicate_decision(j, err);
+	struct member_ctx *m = &j->m;
+	int rc;
+	if (ml_optype_info(j->type)->flags & ML_OTF_CREATES) {
+		ml__member_ctx_release(m);
+		memset(m, 0, sizeof *m);
+		m->id = j->op->id;
+		m->created = (struct pos){j->feed, j->seq};
+		if ((rc = encode_entry(j, &m->entries)) != ML_OK)
+			return rc;
+		sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_INSERT);
+		if (!st)
+			return ml__sqlerr(s, "record member", err);
+		sqlite3_bind_blob(st, 1, m->id.b, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)j->feed);
+		sqlite3_bind_int64(st, 3, (int64_t)j->seq);
+		sqlite3_bind_blob(st, 4, m->entries.data, (int)m->entries.len, SQLITE_STATIC);
+		if ((rc = ml__exec(s, st, "record member", err)) != ML_OK)
+			return rc;
+		m->rid = sqlite3_last_insert_rowid(s->db);
+	} else if ((rc = encode_entry(j, &m->entries)) != ML_OK) {
+		return rc;
+	}
+	if ((rc = decode_entries(m)) != ML_OK)
+		return rc;
+	struct ml_member_view v;
+	if ((rc = ml_member_fold(&m->id, m->e, m->n, &v)) != ML_OK)
+		return rc;
+
+	char name[512], idnum[16], status[24], origin[16];
+	text_of(&v.draft, "full_name", name, sizeof name);
+	text_of(&v.draft, "id_number", idnum, sizeof idnum);
+	text_of(v.state == ML_REC_OFFICIAL ? &v.official : &v.draft, "status", status,
+	        sizeof status);
+	text_of(&v.draft, "origin", origin, sizeof origin);
+	struct ml_buf fold = ML_BUF_INIT;
+	rc = ml_fold(name, strlen(name), &fold);
+	bool transfers = false;
+	for (size_t i = 0; i < m->n; i++)
+		transfers |= m->e[i].type == ML_OT_MEMBER_TRANSFER;
+
+	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_UPDATE);
+	if (rc == ML_OK && !st)
+		rc = ml__sqlerr(s, "update member", err);
+	if (rc == ML_OK) {
+		sqlite3_bind_int64(st, 1, m->rid);
+		sqlite3_bind_blob(st, 2, v.unit.b, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, v.create_unit.b, 32, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, ml_record_state_name(v.state), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+		if (v.has_number)
+			sqlite3_bind_text(st, 6, v.number, 12, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, idnum, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, ml_buf_str(&fold), -1, SQLITE_STATIC);
+		if (v.approved_ever)
+			sqlite3_bind_int64(st, 10, (int64_t)v.first_approval.hlc.ms);
+		sqlite3_bind_int64(st, 11, (int64_t)v.pending);
+		sqlite3_bind_text(st, 12, origin, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 13, transfers);
+		if (v.official.len)
+			sqlite3_bind_blob(st, 14, v.official.data, (int)v.official.len,
+			                  SQLITE_STATIC);
+		sqlite3_bind_blob(st, 15, v.draft.data, (int)v.draft.len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 16, m->entries.data, (int)m->entries.len, SQLITE_STATIC);
+		rc = ml__exec(s, st, "update member", err);
+	}
+	/* The search index follows the folded name. */
+	if (rc == ML_OK && strcmp(m->name_fold, ml_buf_str(&fold)) != 0) {
+		if (m->name_fold[0]) {
+			st = ml__stmt(s, ST_SEARCH_DEL);
+			sqlite3_bind_int64(st, 1, m->rid);
+			sqlite3_bind_text(st, 2, m->name_fold, -1, SQLITE_STATIC);
+			rc = ml__exec(s, st, "update search", err);
+		}
+		if (rc == ML_OK) {
+			st = ml__stmt(s, ST_SEARCH_ADD);
+			sqlite3_bind_int64(st, 1, m->rid);
+			sqlite3_bind_text(st, 2, ml_buf_str(&fold), -1, SQLITE_STATIC);
+			rc = ml__exec(s, st, "update search", err);
+		}
+	}
+	if (rc == ML_OK)
+		rc = update_duplicates(s, &m->id, idnum, err);
+	if (rc == ML_OK && (v.has_number != m->has_number ||
+	                    (v.has_number && memcmp(v.number, m->number, 12) != 0)))
+		rc = update_number_conflicts(s, &m->id, v.has_number ? v.number : NULL, err);
+	if (rc == ML_OK) {
+		st = ml__stmt(s, ST_CONFLICT_DEL_SUBJECT);
+		sqlite3_bind_blob(st, 1, m->id.b, 32, SQLITE_STATIC);
+		rc = ml__exec(s, st, "update conflicts", err);
+	}
+	for (size_t i = 0; i < v.n_conflicts && rc == ML_OK; i++)
+		rc = ml__conflict(s, conflict_kind(v.conflicts[i].kind), &m->id, &v.conflicts[i].a,
+		                  &v.conflicts[i].b, err);
+	ml_buf_release(&fold);
+	ml_member_view_release(&v);
+	return rc;
+}

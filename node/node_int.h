@@ -1,0 +1,235 @@
+/*
+ * node_int.h - what node/'s files share about the store.  Not for other modules.
+ */
+#ifndef ML_NODE_INT_H
+#define ML_NODE_INT_H
+
+#include "store.h"
+
+#include "crdt/feed.h"
+#include "crdt/frontier.h"
+#include "crdt/member.h"
+#include "crdt/schema.h"
+
+#include <sqlite3.h>
+
+/* Op statuses in the ops table. */
+enum op_status {
+	OP_UNVERIFIED = 0, /* stored; its batch's signature has not arrived */
+	OP_WAITING = 1,    /* authentic; waiting for its prev or deps to be judged */
+	OP_APPLIED = 2,
+	OP_REJECTED = 3,
+};
+
+/* ops.key: the feed number in the high 32 bits, seq in the low 32. */
+#define OP_KEY(feed, seq) ((int64_t)(((uint64_t)(feed) << 32) | (uint64_t)(seq)))
+#define OP_KEY_FEED(k)    ((uint64_t)(k) >> 32)
+#define OP_KEY_SEQ(k)     ((uint64_t)(k)&0xffffffffULL)
+#define ML_STORE_MAX_SEQ  0xffffffffULL /* a feed holds at most 2^32-1 ops here */
+
+/* One feed's chain state, cached in memory while a transaction runs. */
+struct feed {
+	int64_t id;
+	struct ml_feed_id key;
+	uint64_t auth_seq; /* ops 1..auth_seq are authentic */
+	struct ml_hash auth_id;
+	struct ml_hlc auth_hlc;
+	uint64_t top_seq;    /* highest seq stored */
+	uint64_t judged_seq; /* ops 1..judged_seq are judged */
+	uint64_t fork_seq;   /* 0, or the first seq two authentic ops claim */
+	uint64_t broken_seq; /* 0, or the seq from which the chain is invalid */
+	int broken_code;
+	bool dirty;
+	bool is_new;
+};
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_META_GET,
+	ST_META_SET,
+	ST_FEED_GET,
+	ST_FEED_GET_ID,
+	ST_FEED_INSERT,
+	ST_FEED_UPDATE,
+	ST_OP_BY_IDP,
+	ST_OP_BY_KEY,
+	ST_OP_INSERT,
+	ST_OP_SET_STATUS,
+	ST_OP_JUDGE,
+	ST_OP_RANGE,
+	ST_MISSING_ADD,
+	ST_MISSING_TAKE,
+	ST_MISSING_DEL,
+	ST_FRONTIER_BY_HASH,
+	ST_FRONTIER_GET,
+	ST_FRONTIER_ADD,
+	ST_FORK_ADD,
+	ST_EVIDENCE_ADD,
+	ST_UNIT_GET,
+	ST_UNIT_INSERT,
+	ST_UNIT_SET_FIELD_NAME,
+	ST_UNIT_SET_FIELD_LEVEL,
+	ST_UNIT_SET_FIELD_SECTOR,
+	ST_UNIT_END_ADD,
+	ST_UNIT_ENDS_OF,
+	ST_UNIT_SET_END,
+	ST_UNIT_SET_PARENT,
+	ST_UNIT_MOVE_ADD,
+	ST_UNIT_MOVES_OF,
+	ST_UNIT_TRANSFER_ADD,
+	ST_UNIT_TRANSFER_GET,
+	ST_GRANT_ADD,
+	ST_GRANTS_OF,
+	ST_GRANT_AT,
+	ST_CUT_ADD,
+	ST_RANGE_ADD,
+	ST_RANGES_OF,
+	ST_RANGES_BY,
+	ST_MEMBER_GET,
+	ST_MEMBER_INSERT,
+	ST_MEMBER_UPDATE,
+	ST_MEMBER_BY_IDNUM,
+	ST_MEMBER_BY_NUMBER,
+	ST_SEARCH_ADD,
+	ST_SEARCH_DEL,
+	ST_CONFLICT_ADD,
+	ST_CONFLICT_DEL_SUBJECT,
+	ST_DUPLICATE_ADD,
+	ST_DUPLICATE_DEL_MEMBER,
+	ST_DUPLICATE_DECIDE,
+	ST_CONFLICT_DEL_NUMBER,
+	ST_DIRECTIVE_ADD,
+	ST_COUNT
+};
+
+/* The member state kept while judging: entries decoded from the members row. */
+struct member_row {
+	int64_t rid;
+	struct ml_hash id;
+	uint64_t created_feed, created_seq;
+	bool has_transfers;
+	struct ml_buf entries; /* CBOR array of entries (node-local form) */
+	char name_fold[256];
+};
+
+/* A revocation that took effect: per-feed cuts, 0 for feeds not listed. */
+struct revocation {
+	struct ml_pubkey device;
+	struct ml_hash op;
+	size_t n;
+	struct cut {
+		struct ml_hash unit;
+		enum ml_lane lane;
+		uint64_t seq;
+	} * cuts;
+};
+
+struct ml_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	bool have_net;
+	struct ml_hash net;
+	enum ml_org org;
+	int64_t next_eval;
+	int64_t waiting; /* ops unverified or waiting */
+
+	/* feeds touched by the running transaction */
+	struct feed **feeds;
+	size_t n_feeds, cap_feeds;
+
+	/* revocations in effect (their own ops are immune to cuts) */
+	struct revocation *revs;
+	size_t n_revs;
+	bool need_rebuild;
+	bool rebuilding;
+	/* during a rebuild pass: valid revocations not (yet) in effect */
+	struct rev_candidate {
+		struct ml_stamp stamp;
+		int64_t key;
+	} * cands;
+	size_t n_cands, cap_cands;
+
+	struct ml_cache *cache; /* cache.h */
+
+	/* recently used frontiers */
+	struct {
+		int64_t id;
+		struct ml_frontier f;
+		bool used;
+	} fc[8];
+	unsigned fc_next;
+
+	/* scratch */
+	struct ml_buf err;
+	char errmsg[512];
+};
+
+/* Returns the prepared statement id, reset and with bindings cleared; NULL on error. */
+sqlite3_stmt *ml__stmt(struct ml_store *s, enum stmt_id id);
+
+/* Records SQLite's error (rc) as ML_ESTORE with context in err; returns ML_ESTORE. */
+int ml__sqlerr(struct ml_store *s, const char *what, struct ml_buf *err);
+
+/* Runs one statement to completion (no rows expected).  ML_OK or ML_ESTORE. */
+int ml__exec(struct ml_store *s, sqlite3_stmt *st, const char *what, struct ml_buf *err);
+
+/* Meta key/value access. */
+int ml__meta_get(struct ml_store *s, const char *key, struct ml_buf *val);
+int ml__meta_set(struct ml_store *s, const char *key, const void *val, size_t n,
+                 struct ml_buf *err);
+
+/* Feeds: finds or creates the cached row of a feed (create: only when create is true). */
+int ml__feed_get(struct ml_store *s, const struct ml_feed_id *key, bool create, struct feed **out,
+                 struct ml_buf *err);
+/* Finds the cached row of feed number id. */
+int ml__feed_by_id(struct ml_store *s, int64_t id, struct feed **out, struct ml_buf *err);
+/* Writes every dirty cached feed back; then (commit) or without writing (rollback) empties the
+ * cache. */
+int ml__feeds_flush(struct ml_store *s, struct ml_buf *err);
+void ml__feeds_forget(struct ml_store *s);
+
+/* Frontiers: interned by content; id 0 is the empty frontier. */
+int ml__frontier_intern(struct ml_store *s, const struct ml_frontier *f, int64_t *id,
+                        struct ml_buf *err);
+int ml__frontier_load(struct ml_store *s, int64_t id, struct ml_frontier *f, struct ml_buf *err);
+
+/* Loads frontier id through the store's small cache; *f is borrowed until the next call. */
+int ml__frontier_cached(struct ml_store *s, int64_t id, const struct ml_frontier **f,
+                        struct ml_buf *err);
+
+/*
+ * The revocation cut of feed key: the last valid seq, ML_STORE_MAX_SEQ when the
+ * device is not revoked.  Ops of revocations in effect are never cut.
+ */
+uint64_t ml__cut_of(const struct ml_store *s, const struct ml_feed_id *key);
+bool ml__rev_in_effect(const struct ml_store *s, const struct ml_hash *op);
+void ml__revs_release(struct ml_store *s);
+int ml__revs_load(struct ml_store *s, struct ml_buf *err);
+
+/*
+ * Judging (eval.c): judges the authentic op `op` stored at key, whose prev and
+ * deps are all judged; records the verdict and applies its effects.
+ */
+int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, struct ml_ingest_result *res,
+              struct ml_buf *err);
+
+/*
+ * ml_store_ingest with a choice: all_or_nothing stores nothing unless every op
+ * of the batch is applied (local writes), and then fails with the first reason.
+ */
+int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
+               uint64_t now_ms, bool all_or_nothing, struct ml_ingest_result *res,
+               struct ml_buf *err);
+
+/* Rebuild (rebuild.c), inside an open transaction. */
+int ml__rebuild_locked(struct ml_store *s, struct ml_buf *err);
+
+/* Materialization (view.c) is called by ml__judge; rebuild.c clears it. */
+int ml__view_clear(struct ml_store *s, struct ml_buf *err);
+
+/* Encodes a stamp as stored in the views (hlc ms, counter, author, id; 76 bytes). */
+void ml__stamp_encode(const struct ml_stamp *st, uint8_t out[76]);
+
+#endif

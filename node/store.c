@@ -1,0 +1,608 @@
+/*
+ * store.c - the SQLite file: schema, statements, meta, feed cache, frontiers.
+ *
+ * Schema version 1 (docs/REGISTER.md §7).  Statements are prepared on first
+ * use from one table and kept for the store's life.  The feed cache holds
+ * the feeds a transaction touches; it is written back before COMMIT and
+ * forgotten on ROLLBACK, so memory and file never disagree.
+ */
+#include "node_int.h"
+
+#include "crdt/alloc.h"
+#include "crdt/err.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SCHEMA_VERSION "1"
+
+static const char schema_sql[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);"
+    "CREATE TABLE IF NOT EXISTS feeds ("
+    " id INTEGER PRIMARY KEY, author BLOB NOT NULL, unit BLOB NOT NULL, lane INTEGER NOT NULL,"
+    " auth_seq INTEGER NOT NULL, auth_id BLOB, auth_ms INTEGER, auth_c INTEGER,"
+    " top_seq INTEGER NOT NULL, judged_seq INTEGER NOT NULL,"
+    " fork_seq INTEGER NOT NULL, broken_seq INTEGER NOT NULL, broken_code INTEGER NOT NULL,"
+    " UNIQUE (author, unit, lane));"
+    "CREATE TABLE IF NOT EXISTS ops ("
+    " key INTEGER PRIMARY KEY, idp INTEGER NOT NULL, id BLOB NOT NULL,"
+    " status INTEGER NOT NULL, code INTEGER, reason TEXT, eval INTEGER, past INTEGER,"
+    " type INTEGER, target BLOB, raw BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS ops_idp ON ops (idp);"
+    "CREATE INDEX IF NOT EXISTS ops_target ON ops (target) WHERE target IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS missing (dep BLOB NOT NULL, op INTEGER NOT NULL,"
+    " PRIMARY KEY (dep, op)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS frontiers (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
+    " data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS forks (feed INTEGER, seq INTEGER, id BLOB, raw BLOB,"
+    " PRIMARY KEY (feed, seq, id));"
+    "CREATE TABLE IF NOT EXISTS evidence (feed INTEGER PRIMARY KEY, seq INTEGER, record BLOB);"
+    /* materialized register */
+    "CREATE TABLE IF NOT EXISTS units ("
+    " id BLOB PRIMARY KEY, parent BLOB, create_parent BLOB, name TEXT, level TEXT, sector TEXT,"
+    " status TEXT NOT NULL, merged_into BLOB, created_feed INTEGER, created_seq INTEGER,"
+    " created_ms INTEGER, name_stamp BLOB, level_stamp BLOB, sector_stamp BLOB, ended_stamp BLOB);"
+    "CREATE TABLE IF NOT EXISTS unit_ends (op BLOB PRIMARY KEY, unit BLOB, kind TEXT, into_unit "
+    "BLOB,"
+    " feed INTEGER, seq INTEGER, stamp BLOB);"
+    "CREATE INDEX IF NOT EXISTS unit_ends_unit ON unit_ends (unit);"
+    "CREATE TABLE IF NOT EXISTS unit_moves (op BLOB PRIMARY KEY, unit BLOB, to_unit BLOB,"
+    " feed INTEGER, seq INTEGER, stamp BLOB);"
+    "CREATE INDEX IF NOT EXISTS unit_moves_unit ON unit_moves (unit);"
+    "CREATE TABLE IF NOT EXISTS unit_transfers (op BLOB PRIMARY KEY, unit BLOB, to_unit BLOB,"
+    " feed INTEGER, seq INTEGER);"
+    "CREATE TABLE IF NOT EXISTS grants (op BLOB PRIMARY KEY, device BLOB, role INTEGER, unit BLOB,"
+    " feed INTEGER, seq INTEGER);"
+    "CREATE INDEX IF NOT EXISTS grants_device ON grants (device, role);"
+    "CREATE TABLE IF NOT EXISTS cuts (op BLOB, device BLOB, unit BLOB, lane INTEGER, seq INTEGER,"
+    " PRIMARY KEY (op, unit, lane)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS revocations (op BLOB PRIMARY KEY, device BLOB);"
+    "CREATE TABLE IF NOT EXISTS ranges (op BLOB PRIMARY KEY, unit BLOB, by_unit BLOB,"
+    " start INTEGER, count INTEGER, feed INTEGER, seq INTEGER, stamp BLOB);"
+    "CREATE INDEX IF NOT EXISTS ranges_unit ON ranges (unit);"
+    "CREATE INDEX IF NOT EXISTS ranges_by ON ranges (by_unit);"
+    "CREATE TABLE IF NOT EXISTS members ("
+    " rid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, unit BLOB, create_unit BLOB, state TEXT,"
+    " status TEXT, number TEXT, full_name TEXT, id_number TEXT, name_fold TEXT,"
+    " first_approval_ms INTEGER, pending INTEGER, origin TEXT, created_feed INTEGER,"
+    " created_seq INTEGER, has_transfers INTEGER, official BLOB, draft BLOB, entries BLOB);"
+    "CREATE INDEX IF NOT EXISTS members_unit ON members (unit, state);"
+    "CREATE INDEX IF NOT EXISTS members_id_number ON members (id_number);"
+    "CREATE INDEX IF NOT EXISTS members_number ON members (number) WHERE number IS NOT NULL;"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS member_search USING fts5(name_fold, content='members',"
+    " content_rowid='rid', tokenize='unicode61 remove_diacritics 0');"
+    "CREATE TABLE IF NOT EXISTS conflicts (kind TEXT, subject BLOB, a BLOB, b BLOB,"
+    " PRIMARY KEY (kind, subject, a, b)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS duplicates (a BLOB, b BLOB, id_number TEXT,"
+    " PRIMARY KEY (a, b)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS duplicate_decisions (a BLOB, b BLOB, decision TEXT, stamp BLOB,"
+    " op BLOB, PRIMARY KEY (a, b)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS directives (op BLOB PRIMARY KEY, unit BLOB, title TEXT,"
+    " date TEXT, reference TEXT);";
+
+/* clang-format off */
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+	[ST_FEED_GET] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, top_seq, judged_seq, fork_seq,"
+		" broken_seq, broken_code, author, unit, lane FROM feeds WHERE author = ?1 AND unit = ?2 AND lane = ?3",
+	[ST_FEED_GET_ID] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, top_seq, judged_seq, fork_seq,"
+		" broken_seq, broken_code, author, unit, lane FROM feeds WHERE id = ?1",
+	[ST_FEED_INSERT] = "INSERT INTO feeds (author, unit, lane, auth_seq, top_seq, judged_seq, fork_seq,"
+		" broken_seq, broken_code) VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0, 0)",
+	[ST_FEED_UPDATE] = "UPDATE feeds SET auth_seq = ?2, auth_id = ?3, auth_ms = ?4, auth_c = ?5,"
+		" top_seq = ?6, judged_seq = ?7, fork_seq = ?8, broken_seq = ?9, broken_code = ?10 WHERE id = ?1",
+	[ST_OP_BY_IDP] = "SELECT key, status, id FROM ops WHERE idp = ?1",
+	[ST_OP_BY_KEY] = "SELECT id, status, raw, past, code FROM ops WHERE key = ?1",
+	[ST_OP_INSERT] = "INSERT INTO ops (key, idp, id, status, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_OP_SET_STATUS] = "UPDATE ops SET status = ?2, code = ?3, reason = ?4 WHERE key = ?1",
+	[ST_OP_JUDGE] = "UPDATE ops SET status = ?2, code = ?3, reason = ?4, eval = ?5, past = ?6,"
+		" type = ?7, target = ?8 WHERE key = ?1",
+	[ST_OP_RANGE] = "SELECT key, id, status, raw FROM ops WHERE key > ?1 AND key <= ?2 ORDER BY key",
+	[ST_MISSING_ADD] = "INSERT OR IGNORE INTO missing (dep, op) VALUES (?1, ?2)",
+	[ST_MISSING_TAKE] = "SELECT op FROM missing WHERE dep = ?1",
+	[ST_MISSING_DEL] = "DELETE FROM missing WHERE dep = ?1",
+	[ST_FRONTIER_BY_HASH] = "SELECT id FROM frontiers WHERE hash = ?1",
+	[ST_FRONTIER_GET] = "SELECT data FROM frontiers WHERE id = ?1",
+	[ST_FRONTIER_ADD] = "INSERT INTO frontiers (hash, data) VALUES (?1, ?2)",
+	[ST_FORK_ADD] = "INSERT OR IGNORE INTO forks (feed, seq, id, raw) VALUES (?1, ?2, ?3, ?4)",
+	[ST_EVIDENCE_ADD] = "INSERT OR IGNORE INTO evidence (feed, seq, record) VALUES (?1, ?2, ?3)",
+	[ST_UNIT_GET] = "SELECT create_parent, created_feed, created_seq, level, sector, status"
+		" FROM units WHERE id = ?1",
+	[ST_UNIT_INSERT] = "INSERT OR IGNORE INTO units (id, parent, create_parent, name, level, sector,"
+		" status, created_feed, created_seq, created_ms, name_stamp, level_stamp, sector_stamp)"
+		" VALUES (?1, ?2, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?9, ?9, ?9)",
+	[ST_UNIT_SET_FIELD_NAME] = "UPDATE units SET name = ?2, name_stamp = ?3 WHERE id = ?1"
+		" AND (name_stamp IS NULL OR name_stamp < ?3)",
+	[ST_UNIT_SET_FIELD_LEVEL] = "UPDATE units SET level = ?2, level_stamp = ?3 WHERE id = ?1"
+		" AND (level_stamp IS NULL OR level_stamp < ?3)",
+	[ST_UNIT_SET_FIELD_SECTOR] = "UPDATE units SET sector = ?2, sector_stamp = ?3 WHERE id = ?1"
+		" AND (sector_stamp IS NULL OR sector_stamp < ?3)",
+	[ST_UNIT_END_ADD] = "INSERT OR IGNORE INTO unit_ends (op, unit, kind, into_unit, feed, seq, stamp)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_UNIT_ENDS_OF] = "SELECT kind, into_unit, feed, seq FROM unit_ends WHERE unit = ?1",
+	[ST_UNIT_SET_END] = "UPDATE units SET status = ?2, merged_into = ?3, ended_stamp = ?4 WHERE id = ?1"
+		" AND (ended_stamp IS NULL OR ended_stamp > ?4)",
+	[ST_UNIT_SET_PARENT] = "UPDATE units SET parent = ?2 WHERE id = ?1",
+	[ST_UNIT_MOVE_ADD] = "INSERT OR IGNORE INTO unit_moves (op, unit, to_unit, feed, seq, stamp)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_UNIT_MOVES_OF] = "SELECT to_unit, feed, seq, stamp FROM unit_moves WHERE unit = ?1",
+	[ST_UNIT_TRANSFER_ADD] = "INSERT OR IGNORE INTO unit_transfers (op, unit, to_unit, feed, seq)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_UNIT_TRANSFER_GET] = "SELECT unit, to_unit, feed, seq FROM unit_transfers WHERE op = ?1",
+	[ST_GRANT_ADD] = "INSERT OR IGNORE INTO grants (op, device, role, unit, feed, seq)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_GRANTS_OF] = "SELECT unit, feed, seq FROM grants WHERE device = ?1 AND role = ?2",
+	[ST_GRANT_AT] = "SELECT feed, seq FROM grants WHERE device = ?1 AND unit = ?2",
+	[ST_CUT_ADD] = "INSERT OR IGNORE INTO cuts (op, device, unit, lane, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_RANGE_ADD] = "INSERT OR IGNORE INTO ranges (op, unit, by_unit, start, count, feed, seq, stamp)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_RANGES_OF] = "SELECT start, count, feed, seq FROM ranges WHERE unit = ?1",
+	[ST_RANGES_BY] = "SELECT start, count, feed, seq, op, stamp FROM ranges WHERE by_unit = ?1",
+	[ST_MEMBER_GET] = "SELECT rid, created_feed, created_seq, has_transfers, entries, name_fold,"
+		" number FROM members WHERE id = ?1",
+	[ST_MEMBER_INSERT] = "INSERT INTO members (id, created_feed, created_seq, has_transfers, entries)"
+		" VALUES (?1, ?2, ?3, 0, ?4)",
+	[ST_MEMBER_UPDATE] = "UPDATE members SET unit = ?2, create_unit = ?3, state = ?4, status = ?5,"
+		" number = ?6, full_name = ?7, id_number = ?8, name_fold = ?9, first_approval_ms = ?10,"
+		" pending = ?11, origin = ?12, has_transfers = ?13, official = ?14, draft = ?15,"
+		" entries = ?16 WHERE rid = ?1",
+	[ST_MEMBER_BY_IDNUM] = "SELECT id FROM members WHERE id_number = ?1 AND id != ?2",
+	[ST_MEMBER_BY_NUMBER] = "SELECT id FROM members WHERE number = ?1 AND id != ?2",
+	[ST_SEARCH_ADD] = "INSERT INTO member_search (rowid, name_fold) VALUES (?1, ?2)",
+	[ST_SEARCH_DEL] = "INSERT INTO member_search (member_search, rowid, name_fold) VALUES ('delete', ?1, ?2)",
+	[ST_CONFLICT_ADD] = "INSERT OR IGNORE INTO conflicts (kind, subject, a, b) VALUES (?1, ?2, ?3, ?4)",
+	[ST_CONFLICT_DEL_SUBJECT] = "DELETE FROM conflicts WHERE subject = ?1 AND kind LIKE 'member_%'",
+	[ST_DUPLICATE_ADD] = "INSERT OR IGNORE INTO duplicates (a, b, id_number) VALUES (?1, ?2, ?3)",
+	[ST_DUPLICATE_DEL_MEMBER] = "DELETE FROM duplicates WHERE a = ?1 OR b = ?1",
+	[ST_DUPLICATE_DECIDE] = "INSERT INTO duplicate_decisions (a, b, decision, stamp, op)"
+		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (a, b) DO UPDATE SET decision = ?3, stamp = ?4,"
+		" op = ?5 WHERE stamp < ?4",
+	[ST_CONFLICT_DEL_NUMBER] = "DELETE FROM conflicts WHERE kind = 'number_shared' AND (a = ?1 OR b = ?1)",
+	[ST_DIRECTIVE_ADD] = "INSERT OR IGNORE INTO directives (op, unit, title, date, reference)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+/* clang-format on */
+
+sqlite3_stmt *ml__stmt(struct ml_store *s, enum stmt_id id)
+{
+	if (!s->st[id]) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &s->st[id], NULL) != SQLITE_OK)
+			return NULL;
+	} else {
+		sqlite3_reset(s->st[id]);
+		sqlite3_clear_bindings(s->st[id]);
+	}
+	return s->st[id];
+}
+
+int ml__sqlerr(struct ml_store *s, const char *what, struct ml_buf *err)
+{
+	snprintf(s->errmsg, sizeof s->errmsg, "%s", sqlite3_errmsg(s->db));
+	return ml_errf(err, ML_ESTORE, "%s: %s", what, s->errmsg);
+}
+
+int ml__exec(struct ml_store *s, sqlite3_stmt *st, const char *what, struct ml_buf *err)
+{
+	if (!st)
+		return ml__sqlerr(s, what, err);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return ml__sqlerr(s, what, err);
+	return ML_OK;
+}
+
+const char *ml_store_errmsg(const struct ml_store *s)
+{
+	return s->errmsg;
+}
+
+int ml__meta_get(struct ml_store *s, const char *key, struct ml_buf *val)
+{
+	sqlite3_stmt *st = ml__stmt(s, ST_META_GET);
+	if (!st)
+		return ML_ESTORE;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ml_buf_reset(val);
+		int n = sqlite3_column_bytes(st, 0);
+		rc = ml_buf_add(val, sqlite3_column_blob(st, 0), (size_t)n);
+		sqlite3_reset(st);
+		return rc;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? ML_ENOTFOUND : ML_ESTORE;
+}
+
+int ml__meta_set(struct ml_store *s, const char *key, const void *val, size_t n, struct ml_buf *err)
+{
+	sqlite3_stmt *st = ml__stmt(s, ST_META_SET);
+	if (!st)
+		return ml__sqlerr(s, "meta", err);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, val, (int)n, SQLITE_STATIC);
+	return ml__exec(s, st, "write meta", err);
+}
+
+/* --- feeds ------------------------------------------------------------- */
+
+static void feed_from_row(sqlite3_stmt *st, struct feed *f)
+{
+	f->id = sqlite3_column_int64(st, 0);
+	f->auth_seq = (uint64_t)sqlite3_column_int64(st, 1);
+	if (sqlite3_column_bytes(st, 2) == 32)
+		memcpy(f->auth_id.b, sqlite3_column_blob(st, 2), 32);
+	f->auth_hlc.ms = (uint64_t)sqlite3_column_int64(st, 3);
+	f->auth_hlc.c = (uint32_t)sqlite3_column_int64(st, 4);
+	f->top_seq = (uint64_t)sqlite3_column_int64(st, 5);
+	f->judged_seq = (uint64_t)sqlite3_column_int64(st, 6);
+	f->fork_seq = (uint64_t)sqlite3_column_int64(st, 7);
+	f->broken_seq = (uint64_t)sqlite3_column_int64(st, 8);
+	f->broken_code = sqlite3_column_int(st, 9);
+	memcpy(f->key.author.b, sqlite3_column_blob(st, 10), 32);
+	memcpy(f->key.unit.b, sqlite3_column_blob(st, 11), 32);
+	f->key.lane = (enum ml_lane)sqlite3_column_int(st, 12);
+}
+
+static int cache_add(struct ml_store *s, struct feed *f)
+{
+	if (s->n_feeds == s->cap_feeds) {
+		size_t cap = s->cap_feeds ? 2 * s->cap_feeds : 64;
+		struct feed **p = ml_realloc(s->feeds, cap * sizeof *p);
+		if (!p)
+			return ML_ENOMEM;
+		s->feeds = p;
+		s->cap_feeds = cap;
+	}
+	s->feeds[s->n_feeds++] = f;
+	return ML_OK;
+}
+
+int ml__feed_get(struct ml_store *s, const struct ml_feed_id *key, bool create, struct feed **out,
+                 struct ml_buf *err)
+{
+	*out = NULL;
+	/* Most recently touched first: a batch usually works on one or two feeds. */
+	for (size_t i = s->n_feeds; i-- > 0;) {
+		if (ml_feed_id_eq(&s->feeds[i]->key, key)) {
+			*out = s->feeds[i];
+			return ML_OK;
+		}
+	}
+	sqlite3_stmt *st = ml__stmt(s, ST_FEED_GET);
+	if (!st)
+		return ml__sqlerr(s, "read feed", err);
+	sqlite3_bind_blob(st, 1, key->author.b, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, key->unit.b, 32, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, key->lane);
+	int rc = sqlite3_step(st);
+	struct feed *f = NULL;
+	if (rc == SQLITE_ROW || (rc == SQLITE_DONE && create)) {
+		f = ml_calloc(1, sizeof *f);
+		if (!f) {
+			sqlite3_reset(st);
+			return ML_ENOMEM;
+		}
+		if (rc == SQLITE_ROW) {
+			feed_from_row(st, f);
+		} else {
+			f->key = *key;
+			f->is_new = true;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ml__sqlerr(s, "read feed", err);
+	if (!f)
+		return ML_ENOTFOUND;
+	if (f->is_new) {
+		st = ml__stmt(s, ST_FEED_INSERT);
+		if (!st) {
+			ml_free(f);
+			return ml__sqlerr(s, "add feed", err);
+		}
+		sqlite3_bind_blob(st, 1, key->author.b, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, key->unit.b, 32, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, key->lane);
+		if ((rc = ml__exec(s, st, "add feed", err)) != ML_OK) {
+			ml_free(f);
+			return rc;
+		}
+		f->id = sqlite3_last_insert_rowid(s->db);
+		if ((uint64_t)f->id > 0x7fffffffULL) {
+			ml_free(f);
+			return ml_errf(err, ML_ETOOBIG, "this store holds at most 2^31 feeds");
+		}
+	}
+	if ((rc = cache_add(s, f)) != ML_OK) {
+		ml_free(f);
+		return rc;
+	}
+	*out = f;
+	return ML_OK;
+}
+
+int ml__feed_by_id(struct ml_store *s, int64_t id, struct feed **out, struct ml_buf *err)
+{
+	*out = NULL;
+	for (size_t i = s->n_feeds; i-- > 0;) {
+		if (s->feeds[i]->id == id) {
+			*out = s->feeds[i];
+			return ML_OK;
+		}
+	}
+	sqlite3_stmt *st = ml__stmt(s, ST_FEED_GET_ID);
+	if (!st)
+		return ml__sqlerr(s, "read feed", err);
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	struct feed *f = NULL;
+	if (rc == SQLITE_ROW) {
+		f = ml_calloc(1, sizeof *f);
+		if (f)
+			feed_from_row(st, f);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return ML_ENOTFOUND;
+	if (rc != SQLITE_ROW)
+		return ml__sqlerr(s, "read feed", err);
+	if (!f || cache_add(s, f) != ML_OK) {
+		ml_free(f);
+		return ML_ENOMEM;
+	}
+	*out = f;
+	return ML_OK;
+}
+
+int ml__feeds_flush(struct ml_store *s, struct ml_buf *err)
+{
+	int rc = ML_OK;
+	for (size_t i = 0; i < s->n_feeds && rc == ML_OK; i++) {
+		struct feed *f = s->feeds[i];
+		if (!f->dirty)
+			continue;
+		sqlite3_stmt *st = ml__stmt(s, ST_FEED_UPDATE);
+		if (!st)
+			return ml__sqlerr(s, "write feed", err);
+		sqlite3_bind_int64(st, 1, f->id);
+		sqlite3_bind_int64(st, 2, (int64_t)f->auth_seq);
+		sqlite3_bind_blob(st, 3, f->auth_id.b, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)f->auth_hlc.ms);
+		sqlite3_bind_int64(st, 5, f->auth_hlc.c);
+		sqlite3_bind_int64(st, 6, (int64_t)f->top_seq);
+		sqlite3_bind_int64(st, 7, (int64_t)f->judged_seq);
+		sqlite3_bind_int64(st, 8, (int64_t)f->fork_seq);
+		sqlite3_bind_int64(st, 9, (int64_t)f->broken_seq);
+		sqlite3_bind_int(st, 10, f->broken_code);
+		rc = ml__exec(s, st, "write feed", err);
+		f->dirty = false;
+	}
+	ml__feeds_forget(s);
+	return rc;
+}
+
+void ml__feeds_forget(struct ml_store *s)
+{
+	for (size_t i = 0; i < s->n_feeds; i++)
+		ml_free(s->feeds[i]);
+	s->n_feeds = 0;
+}
+
+/* --- frontiers ---------------------------------------------------------- */
+
+int ml__frontier_intern(struct ml_store *s, const struct ml_frontier *f, int64_t *id,
+                        struct ml_buf *err)
+{
+	if (f->n == 0) {
+		*id = 0;
+		return ML_OK;
+	}
+	struct ml_buf enc = ML_BUF_INIT;
+	int rc = ml_frontier_encode(f, &enc);
+	if (rc != ML_OK)
+		return rc;
+	struct ml_hash h = ml_hash_of(enc.data, enc.len);
+	sqlite3_stmt *st = ml__stmt(s, ST_FRONTIER_BY_HASH);
+	if (!st) {
+		ml_buf_release(&enc);
+		return ml__sqlerr(s, "find frontier", err);
+	}
+	sqlite3_bind_blob(st, 1, h.b, 32, SQLITE_STATIC);
+	int q = sqlite3_step(st);
+	if (q == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (q == SQLITE_DONE) {
+		st = ml__stmt(s, ST_FRONTIER_ADD);
+		if (!st) {
+			rc = ml__sqlerr(s, "add frontier", err);
+		} else {
+			sqlite3_bind_blob(st, 1, h.b, 32, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 2, enc.data, (int)enc.len, SQLITE_STATIC);
+			rc = ml__exec(s, st, "add frontier", err);
+			*id = sqlite3_last_insert_rowid(s->db);
+		}
+	} else if (q != SQLITE_ROW) {
+		rc = ml__sqlerr(s, "find frontier", err);
+	}
+	ml_buf_release(&enc);
+	return rc;
+}
+
+int ml__frontier_load(struct ml_store *s, int64_t id, struct ml_frontier *f, struct ml_buf *err)
+{
+	ml_frontier_reset(f);
+	if (id == 0)
+		return ML_OK;
+	sqlite3_stmt *st = ml__stmt(s, ST_FRONTIER_GET);
+	if (!st)
+		return ml__sqlerr(s, "read frontier", err);
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = ml_frontier_decode(f, sqlite3_column_blob(st, 0),
+		                        (size_t)sqlite3_column_bytes(st, 0));
+	else
+		rc = rc == SQLITE_DONE ? ML_ENOTFOUND : ml__sqlerr(s, "read frontier", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* --- open and close ------------------------------------------------------ */
+
+static int load_meta(struct ml_store *s, struct ml_buf *err)
+{
+	struct ml_buf v = ML_BUF_INIT;
+	int rc = ml__meta_get(s, "network", &v);
+	if (rc == ML_OK && v.len == 32) {
+		memcpy(s->net.b, v.data, 32);
+		s->have_net = true;
+	}
+	if (ml__meta_get(s, "org", &v) == ML_OK && v.len == 1)
+		s->org = (enum ml_org)v.data[0];
+	if (ml__meta_get(s, "next_eval", &v) == ML_OK && v.len == 8)
+		memcpy(&s->next_eval, v.data, 8);
+	if (ml__meta_get(s, "waiting", &v) == ML_OK && v.len == 8)
+		memcpy(&s->waiting, v.data, 8);
+	ml_buf_release(&v);
+	if (s->next_eval == 0)
+		s->next_eval = 1;
+	return ml__revs_load(s, err);
+}
+
+int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struct ml_buf *err)
+{
+	*out = NULL;
+	if (!(flags & ML_STORE_CREATE) && access(path, F_OK) != 0)
+		return ml_errf(err, ML_ENOTFOUND, "no store at '%s'", path);
+	struct ml_store *s = ml_calloc(1, sizeof *s);
+	if (!s)
+		return ML_ENOMEM;
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	             (flags & ML_STORE_CREATE ? SQLITE_OPEN_CREATE : 0);
+	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+		int rc = ml_errf(err, ML_ESTORE, "cannot open store '%s': %s", path,
+		                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		ml_store_close(s);
+		return rc;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	sqlite3_extended_result_codes(s->db, 1);
+	char *msg = NULL;
+	int rc = sqlite3_exec(s->db,
+	                      "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+	                      "PRAGMA temp_store=MEMORY;",
+	                      NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		int e = ml_errf(err, ML_ESTORE, "cannot set up store '%s': %s", path,
+		                msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		ml_store_close(s);
+		return e;
+	}
+	struct ml_buf v = ML_BUF_INIT;
+	if (ml__meta_get(s, "schema", &v) == ML_ENOTFOUND) {
+		rc = ml__meta_set(s, "schema", SCHEMA_VERSION, 1, err);
+	} else if (v.len != 1 || v.data[0] != SCHEMA_VERSION[0]) {
+		rc = ml_errf(err, ML_ESTORE,
+		             "store '%s' has schema version %.*s; this build reads %s", path,
+		             (int)v.len, (const char *)v.data, SCHEMA_VERSION);
+	}
+	ml_buf_release(&v);
+	if (rc == ML_OK)
+		rc = load_meta(s, err);
+	if (rc != ML_OK) {
+		ml_store_close(s);
+		return rc;
+	}
+	*out = s;
+	return ML_OK;
+}
+
+void ml_store_close(struct ml_store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	ml__feeds_forget(s);
+	ml_free(s->feeds);
+	ml__revs_release(s);
+	sqlite3_close(s->db);
+	ml_buf_release(&s->err);
+	ml_free(s);
+}
+
+bool ml_store_network(const struct ml_store *s, struct ml_hash *net)
+{
+	if (s->have_net && net)
+		*net = s->net;
+	return s->have_net;
+}
+
+int ml_store_set_network(struct ml_store *s, const struct ml_hash *net, struct ml_buf *err)
+{
+	if (s->have_net)
+		return ml_hash_eq(&s->net, net)
+		           ? ML_OK
+		           : ml_errf(err, ML_EEXIST,
+		                     "this store already belongs to another network");
+	int rc = ml__meta_set(s, "network", net->b, 32, err);
+	if (rc == ML_OK) {
+		s->net = *net;
+		s->have_net = true;
+	}
+	return rc;
+}
+
+static int64_t count_of(struct ml_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int ml_store_counts(struct ml_store *s, struct ml_store_counts *c, struct ml_buf *err)
+{
+	memset(c, 0, sizeof *c);
+	struct {
+		uint64_t *dst;
+		const char *sql;
+	} q[] = {
+	    {&c->ops, "SELECT count(*) FROM ops"},
+	    {&c->applied, "SELECT count(*) FROM ops WHERE status = 2"},
+	    {&c->rejected, "SELECT count(*) FROM ops WHERE status = 3"},
+	    {&c->waiting, "SELECT count(*) FROM ops WHERE status = 1"},
+	    {&c->unverified, "SELECT count(*) FROM ops WHERE status = 0"},
+	    {&c->feeds, "SELECT count(*) FROM feeds"},
+	    {&c->units, "SELECT count(*) FROM units"},
+	    {&c->members, "SELECT count(*) FROM members"},
+	    {&c->grants, "SELECT count(*) FROM grants"},
+	    {&c->conflicts, "SELECT count(*) FROM conflicts"},
+	    {&c->duplicates, "SELECT count(*) FROM duplicates"},
+	    {&c->forks, "SELECT count(*) FROM evidence"},
+	};
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		int64_t n = count_of(s, q[i].sql);
+		if (n < 0)
+			return ml__sqlerr(s, "count", err);
+		*q[i].dst = (uint64_t)n;
+	}
+	return ML_OK;
+}

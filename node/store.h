@@ -1,0 +1,89 @@
+/*
+ * store.h - a node's store: one SQLite file holding the op log and the
+ * register materialized from it (docs/REGISTER.md §7).
+ *
+ * A store is used by one thread at a time (the node's loop or a command);
+ * ingest uses worker threads internally for hashing and signatures.  Every
+ * function that can fail returns ML_OK or a negative ml_err and, where it
+ * takes one, leaves a sentence in err; ML_ESTORE carries SQLite's message.
+ */
+#ifndef ML_STORE_H
+#define ML_STORE_H
+
+#include "crdt/buf.h"
+#include "crdt/types.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ml_store;
+
+enum ml_store_flags {
+	ML_STORE_CREATE = 1 << 0, /* create the file if it does not exist */
+};
+
+/*
+ * Opens (or creates) the store at path.  *out is set on success; the caller
+ * closes it with ml_store_close.  Returns ML_OK, ML_ENOTFOUND (no file and no
+ * ML_STORE_CREATE), or ML_ESTORE.
+ */
+int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struct ml_buf *err);
+
+/* Closes the store and frees it; accepts NULL. */
+void ml_store_close(struct ml_store *s);
+
+/* Returns true and sets *net when the store knows its network (it has a genesis). */
+bool ml_store_network(const struct ml_store *s, struct ml_hash *net);
+
+/*
+ * Sets the network this store belongs to, before its genesis arrives (a node
+ * that joins).  ML_OK, ML_EEXIST if it already has another one, ML_ESTORE.
+ */
+int ml_store_set_network(struct ml_store *s, const struct ml_hash *net, struct ml_buf *err);
+
+/* What happened to each op of an ingested batch. */
+struct ml_ingest_result {
+	size_t received;  /* ops in the batch */
+	size_t duplicate; /* already stored */
+	size_t applied;   /* judged valid and applied (this batch's and released waiting ops) */
+	size_t rejected;  /* judged invalid: stored with a reason, no effect */
+	size_t waiting;   /* stored, waiting for missing ops or their batch's signature */
+	size_t refused;   /* not stored: malformed, another network, from the future, buffer full */
+	int first_error;  /* the first refusal or rejection, ML_OK if none */
+	char first_message[384];
+	bool rebuilt; /* a revocation or fork proof made the store re-judge everything */
+};
+
+/*
+ * Ingests n encoded ops (ops[i] of lens[i] bytes) as one transaction: on
+ * ML_OK every op it reports stored is durable in the file.  Ops may arrive in
+ * any order; an op is judged once its feed's chain is signed and its causal
+ * past is present.  now_ms is this device's clock, for the drift bound.
+ * Returns ML_OK (verdicts in *res), ML_EAGAIN (the waiting buffer is full:
+ * nothing was stored), ML_ENOMEM or ML_ESTORE (nothing was stored).
+ */
+int ml_store_ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
+                    uint64_t now_ms, struct ml_ingest_result *res, struct ml_buf *err);
+
+/* Recomputes every verdict and materialized table from the stored ops.  ML_OK or ML_ESTORE. */
+int ml_store_rebuild(struct ml_store *s, struct ml_buf *err);
+
+/* Computes the state hash (docs/REGISTER.md §8) into *out.  ML_OK or ML_ESTORE. */
+int ml_store_state_hash(struct ml_store *s, struct ml_hash *out, struct ml_buf *err);
+
+/* Counts of stored ops by status. */
+struct ml_store_counts {
+	uint64_t ops, applied, rejected, waiting, unverified;
+	uint64_t feeds, units, members, grants, conflicts, duplicates, forks;
+};
+int ml_store_counts(struct ml_store *s, struct ml_store_counts *c, struct ml_buf *err);
+
+/* Returns SQLite's message for the store's last error ("" if none); borrowed until the next call.
+ */
+const char *ml_store_errmsg(const struct ml_store *s);
+
+/* Largest number of ops kept waiting for missing ops or signatures. */
+#define ML_STORE_MAX_WAITING 200000
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * view.h - the judge's working context, shared by eval.c (rules), view.c
+ * (effects on units, grants, ranges) and members.c (member rules and effects).
+ */
+#ifndef ML_NODE_VIEW_H
+#define ML_NODE_VIEW_H
+
+#include "cache.h"
+
+#include "crdt/body.h"
+#include "crdt/member.h"
+#include "crdt/number.h"
+
+/* A member's stored entries, decoded. */
+struct member_ctx {
+	int64_t rid;
+	struct ml_hash id;
+	struct pos created;
+	bool has_transfers;
+	bool has_number;
+	char number[13];
+	char name_fold[256];
+	struct ml_buf entries; /* node-local encoding, see members.c */
+	struct ml_member_entry *e;
+	struct pos *at;
+	size_t n;
+};
+
+struct judge {
+	struct ml_store *s;
+	int64_t key;
+	uint64_t feed, seq;
+	const struct ml_op *op;
+	struct ml_feed_id fkey;
+	enum ml_optype type;
+	struct ml_body body;
+	struct ml_frontier past;
+	int64_t past_id;
+	struct ml_stamp stamp;
+	struct ml_hash where; /* the unit where the author's role was found */
+	struct ml_hash target;
+	bool has_target;
+	int code; /* rejection, ML_OK while valid */
+	char reason[320];
+	struct ml_buf *err;
+	/* the member the op is about (members.c) */
+	bool have_member;
+	struct member_ctx m;
+	struct ml_member_view mview; /* the member as of the op's past */
+};
+
+/* True when the op at p is in the past of the op being judged. */
+bool ml__in_past(const struct judge *j, struct pos p);
+
+/* Rejects with code and "ML_EXXX: sentence"; keeps the first; returns code. */
+int ml__reject(struct judge *j, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Rejects unless unit exists in the op's past and takes writes (not dissolved, merged, split). */
+int ml__unit_active(struct judge *j, const struct ml_hash *unit, const char *what);
+
+/* Rejects (ML_EUNAUTH) unless the op's author holds role at unit within scope, in the past. */
+int ml__authorise(struct judge *j, enum ml_role role, enum ml_scope scope,
+                  const struct ml_hash *unit);
+
+/* Sets *parent to unit's parent in the past of j's op; false at the root or for an unknown unit. */
+bool ml__unit_parent(struct judge *j, const struct ml_hash *unit, struct ml_hash *parent);
+
+/* An applied unit_transfer. */
+struct transfer {
+	struct ml_hash unit, to;
+	struct pos at;
+};
+int ml__unit_transfer(struct judge *j, const struct ml_hash *op, struct transfer *t);
+
+/* Type rules that need the store (view.c, members.c); they reject through j. */
+int ml__check_delegation(struct judge *j);
+int ml__member_in_past(struct judge *j, const struct ml_hash *member);
+int ml__check_member_rules(struct judge *j);
+int ml__check_duplicate_resolve(struct judge *j);
+
+/* Effects of a valid op (view.c dispatches, members.c does members). */
+int ml__apply(struct judge *j, struct ml_buf *err);
+int ml__member_apply(struct judge *j, struct ml_buf *err);
+
+/* Sets the op's `target` column (the unit or member it is about). */
+void ml__set_target(struct judge *j);
+
+/* True when serial range r lies in a range `unit` holds in the op's past (the root holds all). */
+bool ml__unit_holds_range(struct judge *j, const struct ml_hash *unit, struct ml_range r);
+
+/* Records a conflict between ops a and b about subject (the pair stored in one order). */
+int ml__conflict(struct ml_store *s, const char *kind, const struct ml_hash *subject,
+                 const struct ml_hash *a, const struct ml_hash *b, struct ml_buf *err);
+
+/* Effects of a revocation (rebuild.c). */
+int ml__apply_revoke(struct judge *j, struct ml_buf *err);
+
+/* Frees what the judge allocated. */
+void ml__judge_release(struct judge *j);
+void ml__member_ctx_release(struct member_ctx *m);
+
+/* Loads member id's stored entries into m; ML_ENOTFOUND when there is no such member. */
+int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
+                    struct ml_buf *err);
+
+#endif
