@@ -351,7 +351,8 @@ int ml_member_fold(const struct ml_hash *id, const struct ml_member_entry *e, si
 		v->changes++;
 		apply_change(&draft, w[i].e, &w[i].body);
 		if (w[i].approved && w[i].rejected)
-			add_conflict(v, ML_MC_APPROVED_AND_REJECTED, w[i].approved_by, w[i].rejected_by);
+			add_conflict(v, ML_MC_APPROVED_AND_REJECTED, w[i].approved_by,
+			             w[i].rejected_by);
 		if (w[i].approved) {
 			v->approved++;
 			if (w[i].e->type == ML_OT_MEMBER_TRANSFER) {

@@ -186,11 +186,13 @@ int ml_author_write(struct ml_store *s, const struct ml_key *key, const struct m
 			need_unit(s, &d, unit);
 			/* number ranges: those the author's units hold (approvals), and those
 			 * the unit holds and has delegated (delegations) */
+			need_rows(
+			    s, &d,
+			    "SELECT r.feed, r.seq FROM ranges r JOIN grants g ON g.unit = r.unit"
+			    " WHERE g.device = ?1",
+			    key->pk.b, 32);
 			need_rows(s, &d,
-			          "SELECT r.feed, r.seq FROM ranges r JOIN grants g ON g.unit = r.unit"
-			          " WHERE g.device = ?1",
-			          key->pk.b, 32);
-			need_rows(s, &d, "SELECT feed, seq FROM ranges WHERE unit = ?1 OR by_unit = ?1",
+			          "SELECT feed, seq FROM ranges WHERE unit = ?1 OR by_unit = ?1",
 			          unit->b, 32);
 			for (size_t i = 0; i < n; i++)
 				need_body(s, &d, &drafts[i]);
