@@ -107,8 +107,12 @@ static int compute_past(struct judge *j, struct ml_buf *err)
 	for (size_t d = 0; d < j->op->ndeps; d++) {
 		struct ml_hash dep = ml_op_dep(j->op, d);
 		int64_t dkey = 0, dpast = 0;
-		if ((rc = find_key(s, &dep, &dkey, err)) != ML_OK ||
-		    (rc = op_past(s, dkey, &dpast, err)) != ML_OK ||
+		if ((rc = find_key(s, &dep, &dkey, err)) == ML_ENOTFOUND) {
+			/* Judged deps are in ops; the only others are at forked positions. */
+			j->past_id = past;
+			return ML_EFORK;
+		}
+		if (rc != ML_OK || (rc = op_past(s, dkey, &dpast, err)) != ML_OK ||
 		    (rc = ml__frontier_cached(s, dpast, &f, err)) != ML_OK ||
 		    (rc = ml_frontier_merge(&j->past, f)) != ML_OK ||
 		    (rc = ml_frontier_raise(&j->past, OP_KEY_FEED(dkey), OP_KEY_SEQ(dkey))) !=
@@ -395,6 +399,13 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, struct ml
 	if (rc == ML_ESEQ) {
 		ml__reject(&j, ML_ESEQ, "its deps name a later op of its own feed");
 		rc = ML_OK;
+	} else if (rc == ML_EFORK) {
+		/* Its past holds an op of a forked feed: judged without it, as everywhere. */
+		const struct ml_frontier *f;
+		rc = ml__frontier_cached(s, j.past_id, &f, err);
+		if (rc == ML_OK)
+			rc = ml_frontier_copy(&j.past, f);
+		ml__reject(&j, ML_EFORK, "it depends on an op of a feed its author forked");
 	}
 	if (rc != ML_OK)
 		goto out;

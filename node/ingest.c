@@ -2,22 +2,22 @@
  * ingest.c - taking a batch of ops into the store, as one transaction.
  *
  *   1. parse, hash and check signatures on two threads (no store access);
- *   2. refuse what cannot be stored (malformed, other network, future
- *      clock); skip duplicates; store the rest as `unverified`;
- *   3. authenticate each touched feed from its last authentic op: follow the
- *      prev links to the next signed op; if its signature verifies, the run
- *      becomes authentic (`waiting`); a bad signature, a broken link, a
- *      clock going back or an over-long unsigned run breaks the feed there;
+ *   2. refuse what cannot be stored (malformed, forged signature, other
+ *      network, future clock); skip duplicates; keep the rest as
+ *      candidates in `pending` - several may claim one feed position;
+ *   3. authenticate each touched feed: from its last authentic op, follow
+ *      candidates whose prev links hold and whose clocks increase to a
+ *      signed op that verifies; that chain becomes authentic (`ops`,
+ *      status waiting).  Candidates that never reach a valid signature are
+ *      never trusted (a forger cannot block a feed).  Two different chains
+ *      that both reach valid signatures from one position prove the author
+ *      equivocated: the evidence is kept, both chains from that position
+ *      move to `forks`, and the store re-judges everything;
  *   4. judge ops in feed order as soon as their deps are judged; an op
  *      whose dep is missing waits in `missing` and is released, with every
- *      op waiting behind it, when the dep is judged (a worklist, no
- *      recursion, so deep chains cost no stack);
- *   5. write feed heads back and commit.  After a revocation or a proven
- *      fork the store re-judges everything (rebuild) inside the same
- *      transaction.
- *
- * Ops that break their feed are rejected with the reason and kept; a
- * second authentic op at an occupied position proves equivocation.
+ *      op waiting behind it, when the dep is judged (a worklist: deep
+ *      chains cost no stack);
+ *   5. write feed heads back and commit.
  */
 #include "cache.h"
 
@@ -27,6 +27,7 @@
 #include "crdt/hlc.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +37,6 @@ struct item {
 	struct ml_op op;
 	int rc;      /* parse result */
 	bool sig_ok; /* signed and the signature verifies */
-	int64_t key; /* ops.key once stored, 0 otherwise */
 };
 
 /* --- phase 1: parsing on two threads ------------------------------------ */
@@ -84,7 +84,7 @@ static int64_t idp_of(const struct ml_hash *id)
 	return v;
 }
 
-/* Finds the stored op with this id: sets *key and *status; ML_ENOTFOUND if none. */
+/* Finds the authentic op with this id: sets *key and *status; ML_ENOTFOUND if none. */
 static int find_op(struct ml_store *s, const struct ml_hash *id, int64_t *key, int *status,
                    struct ml_buf *err)
 {
@@ -94,8 +94,7 @@ static int find_op(struct ml_store *s, const struct ml_hash *id, int64_t *key, i
 	sqlite3_bind_int64(st, 1, idp_of(id));
 	int rc, found = ML_ENOTFOUND;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 2) == 32 &&
-		    memcmp(sqlite3_column_blob(st, 2), id->b, 32) == 0) {
+		if (memcmp(sqlite3_column_blob(st, 2), id->b, 32) == 0) {
 			*key = sqlite3_column_int64(st, 0);
 			*status = sqlite3_column_int(st, 1);
 			found = ML_OK;
@@ -106,6 +105,21 @@ static int find_op(struct ml_store *s, const struct ml_hash *id, int64_t *key, i
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return ml__sqlerr(s, "find op", err);
 	return found;
+}
+
+/* Finds id in `pending` or `forks` (by_fork): ML_OK, ML_ENOTFOUND, ML_ESTORE. */
+static int find_in(struct ml_store *s, enum stmt_id which, const struct ml_hash *id,
+                   struct ml_buf *err)
+{
+	sqlite3_stmt *st = ml__stmt(s, which);
+	if (!st)
+		return ml__sqlerr(s, "find op", err);
+	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+	int q = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (q == SQLITE_ROW)
+		return ML_OK;
+	return q == SQLITE_DONE ? ML_ENOTFOUND : ml__sqlerr(s, "find op", err);
 }
 
 static void note(struct ml_ingest_result *res, int code, const char *fmt, ...)
@@ -119,21 +133,6 @@ static void note(struct ml_ingest_result *res, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(res->first_message, sizeof res->first_message, fmt, ap);
 	va_end(ap);
-}
-
-static int set_status(struct ml_store *s, int64_t key, int status, int code, const char *reason,
-                      struct ml_buf *err)
-{
-	sqlite3_stmt *st = ml__stmt(s, ST_OP_SET_STATUS);
-	if (!st)
-		return ml__sqlerr(s, "update op", err);
-	sqlite3_bind_int64(st, 1, key);
-	sqlite3_bind_int(st, 2, status);
-	if (code)
-		sqlite3_bind_int(st, 3, code);
-	if (reason)
-		sqlite3_bind_text(st, 4, reason, -1, SQLITE_TRANSIENT);
-	return ml__exec(s, st, "update op", err);
 }
 
 /* A list of feeds to (re)visit, without repeats. */
@@ -159,272 +158,396 @@ static int feed_list_add(struct feed_list *l, int64_t id)
 	return ML_OK;
 }
 
-/* --- phase 3: authentication of a feed's stored run ---------------------- */
-
-/*
- * Breaks feed f from seq `from`: every stored op there and after is rejected
- * with code and reason; the feed accepts nothing at or after it any more.
- */
-static int break_feed(struct ml_store *s, struct feed *f, uint64_t from, int code,
-                      const char *reason, struct ml_ingest_result *res, struct ml_buf *err)
-{
-	if (!f->broken_seq || from < f->broken_seq) {
-		f->broken_seq = from;
-		f->broken_code = code;
-		f->dirty = true;
-	}
-	sqlite3_stmt *st = ml__stmt(s, ST_OP_RANGE);
-	if (!st)
-		return ml__sqlerr(s, "read feed ops", err);
-	sqlite3_bind_int64(st, 1, OP_KEY(f->id, from) - 1);
-	sqlite3_bind_int64(st, 2, OP_KEY(f->id, ML_STORE_MAX_SEQ));
-	int64_t keys[256];
-	size_t n = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 256) {
-		if (sqlite3_column_int(st, 2) <= OP_WAITING)
-			keys[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = set_status(s, keys[i], OP_REJECTED, code, reason, err)) != ML_OK)
-			return rc;
-		s->waiting--;
-		res->rejected++;
-		res->waiting -= res->waiting ? 1 : 0;
-	}
-	note(res, code, "%s", reason);
-	return ML_OK;
-}
-
-/* Returns true if item `it` of this batch carries op at key (to reuse its parse). */
-static struct item *batch_item(struct item *items, size_t n, int64_t key)
+/* Returns the batch item whose op has this id, to reuse its parse and signature check. */
+static const struct item *batch_item(const struct item *items, size_t n, const struct ml_hash *id)
 {
 	for (size_t i = 0; i < n; i++)
-		if (items[i].key == key)
+		if (items[i].rc == ML_OK && ml_hash_eq(&items[i].op.id, id))
 			return &items[i];
 	return NULL;
 }
 
-/*
- * Walks f's stored ops after its authentic head; marks runs ending in a valid
- * signature authentic (status waiting).  Stops at a gap or an unsigned tail.
- */
-static int authenticate(struct ml_store *s, struct feed *f, struct item *items, size_t n_items,
-                        struct ml_ingest_result *res, struct ml_buf *err)
+/* Reads the authentic op at (feed, seq) into raw and op; ML_ENOTFOUND if none. */
+static int read_op(struct ml_store *s, int64_t feed, uint64_t seq, struct ml_buf *raw,
+                   struct ml_op *op, struct ml_buf *err)
 {
-	if (f->broken_seq || f->top_seq <= f->auth_seq)
-		return ML_OK;
-	size_t span = (size_t)(f->top_seq - f->auth_seq);
-	if (span > ML_BATCH_MAX)
-		span = ML_BATCH_MAX;
-	int64_t *keys = ml_calloc(span, sizeof *keys);
-	struct ml_op *ops = ml_calloc(span, sizeof *ops);
-	struct ml_buf *raws = ml_calloc(span, sizeof *raws);
-	int rc = keys && ops && raws ? ML_OK : ML_ENOMEM;
-	size_t got = 0;
-	if (rc == ML_OK) {
-		sqlite3_stmt *st = ml__stmt(s, ST_OP_RANGE);
-		if (!st)
-			rc = ml__sqlerr(s, "read feed ops", err);
-		else {
-			sqlite3_bind_int64(st, 1, OP_KEY(f->id, f->auth_seq));
-			sqlite3_bind_int64(st, 2, OP_KEY(f->id, f->auth_seq + span));
-			int q;
-			while ((q = sqlite3_step(st)) == SQLITE_ROW && got < span) {
-				int64_t key = sqlite3_column_int64(st, 0);
-				if (OP_KEY_SEQ(key) != f->auth_seq + got + 1)
-					break; /* a gap: wait for the missing op */
-				keys[got] = key;
-				struct item *it = batch_item(items, n_items, key);
-				if (it) {
-					ops[got] = it->op;
-				} else {
-					/* from an earlier batch: re-parse our own copy */
-					ml_buf_add(&raws[got], sqlite3_column_blob(st, 3),
-					           (size_t)sqlite3_column_bytes(st, 3));
-					if (ml_op_parse(raws[got].data, raws[got].len, &ops[got],
-					                NULL) != ML_OK)
-						break;
-				}
-				got++;
-			}
-			sqlite3_reset(st);
-			if (q != SQLITE_ROW && q != SQLITE_DONE)
-				rc = ml__sqlerr(s, "read feed ops", err);
-		}
+	sqlite3_stmt *st = ml__stmt(s, ST_OP_BY_KEY);
+	if (!st)
+		return ml__sqlerr(s, "read op", err);
+	sqlite3_bind_int64(st, 1, OP_KEY(feed, seq));
+	int q = sqlite3_step(st), rc = ML_ENOTFOUND;
+	if (q == SQLITE_ROW) {
+		ml_buf_reset(raw);
+		rc = ml_buf_add(raw, sqlite3_column_blob(st, 2),
+		                (size_t)sqlite3_column_bytes(st, 2));
+		if (rc == ML_OK && ml_op_parse(raw->data, raw->len, op, NULL) != ML_OK)
+			rc = ml_errf(err, ML_ESTORE, "a stored op no longer parses");
 	}
-	/* Continuity from the authentic head, then signatures. */
-	struct ml_op head = {0};
-	size_t i = 0, authentic = 0;
-	for (; i < got && rc == ML_OK; i++) {
-		const struct ml_op *op = &ops[i];
-		const struct ml_hash *want_prev = i ? &ops[i - 1].id : &f->auth_id;
-		struct ml_hlc prev_hlc = i ? ops[i - 1].hlc : f->auth_hlc;
-		bool first = op->seq == 1;
-		char why[160];
-		int code = ML_OK;
-		if (!first && !ml_hash_eq(&op->prev, want_prev)) {
-			code = ML_ESEQ;
-			snprintf(why, sizeof why,
-			         "ML_ESEQ: seq %llu does not follow the feed's op %llu",
-			         (unsigned long long)op->seq, (unsigned long long)op->seq - 1);
-		} else if ((!first || i) && ml_hlc_cmp(op->hlc, prev_hlc) <= 0) {
-			code = ML_ECLOCK;
-			snprintf(why, sizeof why, "ML_ECLOCK: clock of seq %llu goes back",
-			         (unsigned long long)op->seq);
-		} else if (i - authentic + 1 >= ML_BATCH_MAX && !op->has_sig) {
-			code = ML_EBATCH;
-			snprintf(why, sizeof why, "ML_EBATCH: %d ops without a signature",
-			         ML_BATCH_MAX);
-		} else if (op->has_sig) {
-			struct item *it = batch_item(items, n_items, keys[i]);
-			bool ok = it ? it->sig_ok : ml_op_verify_sig(op, NULL) == ML_OK;
-			if (!ok) {
-				code = ML_EBADSIG;
-				snprintf(why, sizeof why,
-				         "ML_EBADSIG: signature of seq %llu does not verify",
-				         (unsigned long long)op->seq);
-			}
-		}
-		if (code) {
-			/* Unsigned ops before a bad signature can never be proven. */
-			rc = break_feed(s, f, f->auth_seq + authentic + 1, code, why, res, err);
-			break;
-		}
-		if (!op->has_sig)
-			continue;
-		for (size_t k = authentic; k <= i && rc == ML_OK; k++)
-			rc = set_status(s, keys[k], OP_WAITING, 0, NULL, err);
-		authentic = i + 1;
-		head = *op;
-	}
-	if (rc == ML_OK && authentic) {
-		f->auth_seq = head.seq;
-		f->auth_id = head.id;
-		f->auth_hlc = head.hlc;
-		f->dirty = true;
-	}
-	for (size_t k = 0; raws && k < span; k++)
-		ml_buf_release(&raws[k]);
-	ml_free(raws);
-	ml_free(ops);
-	ml_free(keys);
+	sqlite3_reset(st);
+	if (q != SQLITE_ROW && q != SQLITE_DONE)
+		return ml__sqlerr(s, "read op", err);
 	return rc;
 }
 
-/* --- forks ------------------------------------------------------------- */
+/* --- phase 3: authenticating candidate chains ----------------------------- */
 
-/*
- * A second op at an occupied position.  If it is signed and verifies, and the
- * stored chain from that position reaches a signed op, the author provably
- * equivocated: keep the evidence and re-judge the feed from that position.
- * Otherwise keep it as an unproven candidate.
- */
-static int handle_fork(struct ml_store *s, struct feed *f, struct item *it,
-                       struct ml_ingest_result *res, struct ml_buf *err)
+struct cand {
+	struct ml_buf raw;
+	struct ml_op op;
+	bool ok;     /* parsed */
+	bool valid;  /* signed with a valid signature */
+	bool leads;  /* reaches a valid signature through candidates */
+	int next;    /* index of the single leading child, -1 if none or several */
+	int n_leads; /* leading children */
+};
+
+/* Candidate j continues candidate i: next seq, prev link, clock increasing. */
+static bool continues(const struct cand *i, const struct cand *j)
 {
-	sqlite3_stmt *st = ml__stmt(s, ST_FORK_ADD);
+	return j->op.seq == i->op.seq + 1 && ml_hash_eq(&j->op.prev, &i->op.id) &&
+	       ml_hlc_cmp(j->op.hlc, i->op.hlc) > 0;
+}
+
+/* Loads the feed's candidates with seq in (from, to], sorted by seq. */
+static int load_cands(struct ml_store *s, struct feed *f, uint64_t from, uint64_t to,
+                      const struct item *items, size_t n_items, struct cand **out, size_t *n,
+                      struct ml_buf *err)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = ml__stmt(s, ST_PENDING_RANGE);
 	if (!st)
-		return ml__sqlerr(s, "store fork", err);
+		return ml__sqlerr(s, "read candidates", err);
 	sqlite3_bind_int64(st, 1, f->id);
-	sqlite3_bind_int64(st, 2, (int64_t)it->op.seq);
-	sqlite3_bind_blob(st, 3, it->op.id.b, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 4, it->p, (int)it->len, SQLITE_STATIC);
-	int rc = ml__exec(s, st, "store fork", err);
-	if (rc != ML_OK || !it->sig_ok || it->op.seq > f->auth_seq || f->fork_seq)
-		return rc;
-	/* The authentic chain from the same seq to its signed op. */
-	st = ml__stmt(s, ST_OP_RANGE);
-	if (!st)
-		return ml__sqlerr(s, "read feed ops", err);
-	sqlite3_bind_int64(st, 1, OP_KEY(f->id, it->op.seq) - 1);
-	sqlite3_bind_int64(st, 2, OP_KEY(f->id, it->op.seq + ML_BATCH_MAX - 1));
-	struct ml_buf raw = ML_BUF_INIT;
-	size_t ends[ML_BATCH_MAX], n = 0;
-	bool closed = false;
-	while (!closed && sqlite3_step(st) == SQLITE_ROW && n < ML_BATCH_MAX) {
-		if (ml_buf_add(&raw, sqlite3_column_blob(st, 3),
-		               (size_t)sqlite3_column_bytes(st, 3)))
+	sqlite3_bind_int64(st, 2, (int64_t)from);
+	sqlite3_bind_int64(st, 3, (int64_t)to);
+	size_t cap = 0;
+	int q, rc = ML_OK;
+	while ((q = sqlite3_step(st)) == SQLITE_ROW && *n < 4 * ML_BATCH_MAX) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct cand *c = ml_realloc(*out, cap * sizeof *c);
+			if (!c) {
+				rc = ML_ENOMEM;
+				break;
+			}
+			*out = c;
+		}
+		struct cand *c = &(*out)[(*n)++];
+		memset(c, 0, sizeof *c);
+		c->next = -1;
+		rc = ml_buf_add(&c->raw, sqlite3_column_blob(st, 4),
+		                (size_t)sqlite3_column_bytes(st, 4));
+		if (rc != ML_OK)
 			break;
-		ends[n++] = raw.len;
-		struct ml_op tmp;
-		closed =
-		    ml_op_parse(raw.data + (n > 1 ? ends[n - 2] : 0),
-		                ends[n - 1] - (n > 1 ? ends[n - 2] : 0), &tmp, NULL) == ML_OK &&
-		    tmp.has_sig;
+		c->ok = ml_op_parse(c->raw.data, c->raw.len, &c->op, NULL) == ML_OK;
+		if (c->ok && c->op.has_sig) {
+			const struct item *it = batch_item(items, n_items, &c->op.id);
+			c->valid = it ? it->sig_ok : ml_op_verify_sig(&c->op, NULL) == ML_OK;
+		}
 	}
 	sqlite3_reset(st);
-	struct ml_op *chain = closed ? ml_calloc(n, sizeof *chain) : NULL;
-	struct ml_buf ev = ML_BUF_INIT;
-	struct ml_equiv e;
-	if (chain) {
-		size_t start = 0;
-		for (size_t i = 0; i < n; i++) {
-			ml_op_parse(raw.data + start, ends[i] - start, &chain[i], NULL);
-			start = ends[i];
-		}
-		if (ml_equiv_build(chain, n, &it->op, 1, &ev, &e, NULL) == ML_OK) {
-			st = ml__stmt(s, ST_EVIDENCE_ADD);
-			if (!st)
-				rc = ml__sqlerr(s, "store evidence", err);
-			else {
-				sqlite3_bind_int64(st, 1, f->id);
-				sqlite3_bind_int64(st, 2, (int64_t)it->op.seq);
-				sqlite3_bind_blob(st, 3, ev.data, (int)ev.len, SQLITE_STATIC);
-				rc = ml__exec(s, st, "store evidence", err);
-			}
-			if (rc == ML_OK) {
-				f->fork_seq = it->op.seq;
-				f->dirty = true;
-				s->need_rebuild = true;
-				note(res, ML_EFORK,
-				     "ML_EFORK: the author signed two ops at seq %llu of one feed",
-				     (unsigned long long)it->op.seq);
+	if (rc == ML_OK && q != SQLITE_ROW && q != SQLITE_DONE)
+		rc = ml__sqlerr(s, "read candidates", err);
+	/* Which candidates lead to a valid signature, from the highest seq down. */
+	for (size_t i = *n; i-- > 0 && rc == ML_OK;) {
+		struct cand *c = &(*out)[i];
+		if (!c->ok)
+			continue;
+		for (size_t k = i + 1; k < *n && (*out)[k].op.seq <= c->op.seq + 1; k++) {
+			struct cand *d = &(*out)[k];
+			if (d->ok && d->leads && continues(c, d)) {
+				c->n_leads++;
+				c->next = c->n_leads == 1 ? (int)k : -1;
 			}
 		}
+		c->leads = c->valid || c->n_leads > 0;
 	}
-	ml_free(chain);
+	return rc;
+}
+
+static void free_cands(struct cand *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ml_buf_release(&c[i].raw);
+	ml_free(c);
+}
+
+/* Moves candidate c into ops as an authentic op waiting to be judged. */
+static int promote(struct ml_store *s, struct feed *f, const struct cand *c, struct ml_buf *err)
+{
+	sqlite3_stmt *st = ml__stmt(s, ST_OP_INSERT);
+	if (!st)
+		return ml__sqlerr(s, "store op", err);
+	sqlite3_bind_int64(st, 1, OP_KEY(f->id, c->op.seq));
+	sqlite3_bind_int64(st, 2, idp_of(&c->op.id));
+	sqlite3_bind_blob(st, 3, c->op.id.b, 32, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, OP_WAITING);
+	sqlite3_bind_blob(st, 5, c->raw.data, (int)c->raw.len, SQLITE_STATIC);
+	int rc = ml__exec(s, st, "store op", err);
+	if (rc != ML_OK)
+		return rc;
+	st = ml__stmt(s, ST_PENDING_DEL);
+	sqlite3_bind_blob(st, 1, c->op.id.b, 32, SQLITE_STATIC);
+	return ml__exec(s, st, "drop candidate", err);
+}
+
+/* Collects the chain from candidate i down its single leading path to its first valid signature. */
+static size_t chain_from(struct cand *c, size_t i, struct ml_op *out, size_t cap)
+{
+	size_t n = 0;
+	for (int k = (int)i; k >= 0 && n < cap; k = c[k].next) {
+		out[n++] = c[k].op;
+		if (c[k].valid)
+			break;
+		if (c[k].n_leads != 1)
+			break;
+	}
+	return n;
+}
+
+/*
+ * The author signed two chains from seq: keep the proof, move everything of
+ * the feed at or after seq to `forks`, and re-judge the store.
+ */
+static int fork_at(struct ml_store *s, struct feed *f, uint64_t seq, const struct ml_op *a,
+                   size_t na, const struct ml_op *b, size_t nb, struct ml_ingest_result *res,
+                   struct ml_buf *err)
+{
+	struct ml_buf ev = ML_BUF_INIT;
+	int rc = ml_equiv_build(a, na, b, nb, &ev, NULL, NULL);
+	if (rc != ML_OK) { /* not a provable fork after all: keep both as candidates */
+		ml_buf_release(&ev);
+		return rc == ML_ENOMEM ? rc : ML_OK;
+	}
+	sqlite3_stmt *st = ml__stmt(s, ST_EVIDENCE_ADD);
+	if (!st)
+		rc = ml__sqlerr(s, "store evidence", err);
+	else {
+		sqlite3_bind_int64(st, 1, f->id);
+		sqlite3_bind_int64(st, 2, (int64_t)seq);
+		sqlite3_bind_blob(st, 3, ev.data, (int)ev.len, SQLITE_STATIC);
+		rc = ml__exec(s, st, "store evidence", err);
+	}
 	ml_buf_release(&ev);
-	ml_buf_release(&raw);
+	if (rc != ML_OK)
+		return rc;
+	char *msg = NULL;
+	char sql[512];
+	/* Both chains, authentic or candidate, leave the feed for `forks`. */
+	snprintf(sql, sizeof sql,
+	         "INSERT OR IGNORE INTO forks (id, feed, seq, raw) SELECT id, %lld, key & "
+	         "4294967295, raw"
+	         " FROM ops WHERE key >= %lld AND key <= %lld;"
+	         "INSERT OR IGNORE INTO forks (id, feed, seq, raw) SELECT id, feed, seq, raw FROM "
+	         "pending"
+	         " WHERE feed = %lld AND seq >= %llu;"
+	         "DELETE FROM missing WHERE op >= %lld AND op <= %lld;",
+	         (long long)f->id, (long long)OP_KEY(f->id, seq),
+	         (long long)OP_KEY(f->id, ML_STORE_MAX_SEQ), (long long)f->id,
+	         (unsigned long long)seq, (long long)OP_KEY(f->id, seq),
+	         (long long)OP_KEY(f->id, ML_STORE_MAX_SEQ));
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sqlite3_free(msg);
+		return ml__sqlerr(s, "record fork", err);
+	}
+	/* Everything moved stops waiting. */
+	int64_t moved = 0;
+	sqlite3_stmt *q;
+	snprintf(
+	    sql, sizeof sql,
+	    "SELECT (SELECT count(*) FROM ops WHERE key >= %lld AND key <= %lld AND status = 1)"
+	    " + (SELECT count(*) FROM pending WHERE feed = %lld AND seq >= %llu)",
+	    (long long)OP_KEY(f->id, seq), (long long)OP_KEY(f->id, ML_STORE_MAX_SEQ),
+	    (long long)f->id, (unsigned long long)seq);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		moved = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	snprintf(sql, sizeof sql,
+	         "DELETE FROM ops WHERE key >= %lld AND key <= %lld;"
+	         "DELETE FROM pending WHERE feed = %lld AND seq >= %llu;",
+	         (long long)OP_KEY(f->id, seq), (long long)OP_KEY(f->id, ML_STORE_MAX_SEQ),
+	         (long long)f->id, (unsigned long long)seq);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sqlite3_free(msg);
+		return ml__sqlerr(s, "record fork", err);
+	}
+	s->waiting -= moved;
+	if (!f->fork_seq || seq < f->fork_seq)
+		f->fork_seq = seq;
+	if (f->auth_seq >= seq) {
+		struct ml_buf raw = ML_BUF_INIT;
+		struct ml_op prev;
+		f->auth_seq = seq - 1;
+		memset(&f->auth_id, 0, sizeof f->auth_id);
+		f->auth_hlc = (struct ml_hlc){0, 0};
+		if (seq > 1 && (rc = read_op(s, f->id, seq - 1, &raw, &prev, err)) == ML_OK) {
+			f->auth_id = prev.id;
+			f->auth_hlc = prev.hlc;
+		}
+		ml_buf_release(&raw);
+		if (rc != ML_OK)
+			return rc;
+	}
+	if (f->judged_seq >= seq)
+		f->judged_seq = seq - 1;
+	f->dirty = true;
+	s->need_rebuild = true;
+	note(res, ML_EFORK, "ML_EFORK: the author of a feed signed two different ops at seq %llu",
+	     (unsigned long long)seq);
+	return ML_OK;
+}
+
+/*
+ * Authenticates what the candidates of feed f allow: chains from the
+ * authentic head that reach a valid signature become authentic; a second
+ * such chain from the same position, or a signed chain beside the authentic
+ * one, proves a fork.
+ */
+static int authenticate(struct ml_store *s, struct feed *f, const struct item *items,
+                        size_t n_items, struct ml_ingest_result *res, struct ml_buf *err)
+{
+	int rc = ML_OK;
+	for (int round = 0; round < 64 && rc == ML_OK; round++) {
+		if (f->fork_seq)
+			return ML_OK; /* nothing more is authenticated on a forked feed */
+		struct cand *c;
+		size_t n;
+		uint64_t low = f->auth_seq > ML_BATCH_MAX ? f->auth_seq - ML_BATCH_MAX : 0;
+		rc = load_cands(s, f, low, f->auth_seq + ML_BATCH_MAX, items, n_items, &c, &n, err);
+		if (rc != ML_OK) {
+			free_cands(c, n);
+			return rc;
+		}
+		struct ml_op *chain_a = ml_calloc(ML_BATCH_MAX, sizeof *chain_a);
+		struct ml_op *chain_b = ml_calloc(ML_BATCH_MAX, sizeof *chain_b);
+		struct ml_buf raw = ML_BUF_INIT;
+		bool progress = false;
+		if (!chain_a || !chain_b)
+			rc = ML_ENOMEM;
+		/* A candidate beside the authentic chain that reaches a valid signature is a fork.
+		 */
+		for (size_t i = 0; i < n && rc == ML_OK && !progress; i++) {
+			struct cand *x = &c[i];
+			if (!x->ok || !x->leads || x->op.seq > f->auth_seq)
+				continue;
+			struct ml_op at, before;
+			struct ml_buf raw2 = ML_BUF_INIT;
+			bool attaches = x->op.seq == 1;
+			if (!attaches &&
+			    read_op(s, f->id, x->op.seq - 1, &raw2, &before, err) == ML_OK)
+				attaches = ml_hash_eq(&x->op.prev, &before.id) &&
+				           ml_hlc_cmp(x->op.hlc, before.hlc) > 0;
+			ml_buf_release(&raw2);
+			if (!attaches || read_op(s, f->id, x->op.seq, &raw, &at, err) != ML_OK ||
+			    ml_hash_eq(&at.id, &x->op.id))
+				continue;
+			/* the authentic side: from this seq to its next signed op */
+			struct ml_buf side = ML_BUF_INIT;
+			size_t na = 0, *ends = ml_calloc(ML_BATCH_MAX, sizeof *ends);
+			for (uint64_t q = x->op.seq; ends && na < ML_BATCH_MAX && q <= f->auth_seq;
+			     q++) {
+				struct ml_op o;
+				if (read_op(s, f->id, q, &raw, &o, err) != ML_OK ||
+				    ml_buf_add(&side, raw.data, raw.len) != ML_OK)
+					break;
+				ends[na++] = side.len;
+				if (o.has_sig)
+					break;
+			}
+			size_t start = 0;
+			for (size_t k = 0; k < na; k++) {
+				ml_op_parse(side.data + start, ends[k] - start, &chain_a[k], NULL);
+				start = ends[k];
+			}
+			size_t nb = chain_from(c, i, chain_b, ML_BATCH_MAX);
+			if (na && chain_a[na - 1].has_sig && nb && chain_b[nb - 1].has_sig) {
+				rc = fork_at(s, f, x->op.seq, chain_a, na, chain_b, nb, res, err);
+				progress = true;
+			}
+			ml_buf_release(&side);
+			ml_free(ends);
+		}
+		/* From the head: follow the single leading chain; two of them are a fork. */
+		int first = -1, count = 0;
+		for (size_t i = 0; i < n && rc == ML_OK && !progress; i++) {
+			struct cand *x = &c[i];
+			if (!x->ok || !x->leads || x->op.seq != f->auth_seq + 1)
+				continue;
+			bool attaches = f->auth_seq == 0
+			                    ? x->op.seq == 1
+			                    : ml_hash_eq(&x->op.prev, &f->auth_id) &&
+			                          ml_hlc_cmp(x->op.hlc, f->auth_hlc) > 0;
+			if (!attaches)
+				continue;
+			if (count++ == 0)
+				first = (int)i;
+			else {
+				size_t na = chain_from(c, (size_t)first, chain_a, ML_BATCH_MAX);
+				size_t nb = chain_from(c, i, chain_b, ML_BATCH_MAX);
+				rc = fork_at(s, f, x->op.seq, chain_a, na, chain_b, nb, res, err);
+				progress = true;
+			}
+		}
+		if (rc == ML_OK && !progress && count == 1) {
+			/* Walk the chain while it has one way on; authenticate up to its last
+			 * valid signature before it splits or ends. */
+			int k = first, last_valid = -1;
+			size_t steps = 0, unsigned_run = 0;
+			int split = -1;
+			for (; k >= 0 && steps < ML_BATCH_MAX * 4; steps++) {
+				if (c[k].valid) {
+					last_valid = k;
+					unsigned_run = 0;
+				} else if (++unsigned_run >= ML_BATCH_MAX) {
+					break; /* an over-long unsigned run never authenticates */
+				}
+				if (c[k].n_leads > 1) {
+					split = k;
+					break;
+				}
+				k = c[k].next;
+			}
+			for (int i = first; last_valid >= 0 && rc == ML_OK; i = c[i].next) {
+				rc = promote(s, f, &c[i], err);
+				f->auth_seq = c[i].op.seq;
+				f->auth_id = c[i].op.id;
+				f->auth_hlc = c[i].op.hlc;
+				f->dirty = true;
+				progress = true;
+				if (i == last_valid)
+					break;
+			}
+			(void)split; /* a split below the new head is found next round */
+		}
+		ml_buf_release(&raw);
+		ml_free(chain_a);
+		ml_free(chain_b);
+		free_cands(c, n);
+		if (!progress)
+			break;
+	}
 	return rc;
 }
 
 /* --- phase 4: judging in causal order ------------------------------------ */
 
 /* Judges f's authentic ops in order while their deps are judged. */
-static int judge_feed(struct ml_store *s, struct feed *f, struct item *items, size_t n_items,
+static int judge_feed(struct ml_store *s, struct feed *f, const struct item *items, size_t n_items,
                       struct feed_list *wake, struct ml_ingest_result *res, struct ml_buf *err)
 {
 	int rc = ML_OK;
 	struct ml_buf raw = ML_BUF_INIT;
 	while (rc == ML_OK && f->judged_seq < f->auth_seq) {
 		int64_t key = OP_KEY(f->id, f->judged_seq + 1);
-		struct item *it = batch_item(items, n_items, key);
 		struct ml_op op;
-		if (it) {
+		if ((rc = read_op(s, f->id, f->judged_seq + 1, &raw, &op, err)) != ML_OK)
+			break;
+		const struct item *it = batch_item(items, n_items, &op.id);
+		if (it)
 			op = it->op;
-		} else {
-			sqlite3_stmt *st = ml__stmt(s, ST_OP_BY_KEY);
-			if (!st)
-				return ml__sqlerr(s, "read op", err);
-			sqlite3_bind_int64(st, 1, key);
-			int q = sqlite3_step(st);
-			int status = q == SQLITE_ROW ? sqlite3_column_int(st, 1) : -1;
-			ml_buf_reset(&raw);
-			if (q == SQLITE_ROW)
-				ml_buf_add(&raw, sqlite3_column_blob(st, 2),
-				           (size_t)sqlite3_column_bytes(st, 2));
-			sqlite3_reset(st);
-			if (status > OP_WAITING) { /* judged already (rejected by a broken chain) */
-				f->judged_seq++;
-				f->dirty = true;
-				continue;
-			}
-			if (status < 0 || ml_op_parse(raw.data, raw.len, &op, NULL) != ML_OK)
-				break;
-		}
-		/* Every dep must be judged first. */
+		/* Every dep must be judged first; a dep at a forked position counts as judged. */
 		bool blocked = false;
 		for (size_t d = 0; d < op.ndeps && !blocked && rc == ML_OK; d++) {
 			struct ml_hash dep = ml_op_dep(&op, d);
@@ -432,6 +555,8 @@ static int judge_feed(struct ml_store *s, struct feed *f, struct item *items, si
 			int status;
 			int q = find_op(s, &dep, &dkey, &status, err);
 			if (q == ML_OK && status >= OP_APPLIED)
+				continue;
+			if (q == ML_ENOTFOUND && (q = find_in(s, ST_FORK_FIND, &dep, err)) == ML_OK)
 				continue;
 			if (q != ML_OK && q != ML_ENOTFOUND) {
 				rc = q;
@@ -463,11 +588,9 @@ static int judge_feed(struct ml_store *s, struct feed *f, struct item *items, si
 		}
 		sqlite3_bind_blob(st, 1, op.id.b, 32, SQLITE_TRANSIENT);
 		bool any = false;
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while (rc == ML_OK && sqlite3_step(st) == SQLITE_ROW) {
 			any = true;
-			if ((rc = feed_list_add(wake,
-			                        (int64_t)OP_KEY_FEED(sqlite3_column_int64(st, 0)))))
-				break;
+			rc = feed_list_add(wake, (int64_t)OP_KEY_FEED(sqlite3_column_int64(st, 0)));
 		}
 		sqlite3_reset(st);
 		if (any && rc == ML_OK) {
@@ -486,76 +609,95 @@ static int store_item(struct ml_store *s, struct item *it, uint64_t now_ms,
                       struct feed_list *touched, struct ml_ingest_result *res, struct ml_buf *err)
 {
 	struct ml_buf msg = ML_BUF_INIT;
-	int rc;
+	int rc = ML_OK;
+	const struct ml_op *op = &it->op;
 	if (it->rc != ML_OK) {
 		ml_op_parse(it->p, it->len, &it->op, &msg);
 		note(res, it->rc, "%s: %s", ml_err_name(it->rc), ml_buf_str(&msg));
 		res->refused++;
-		ml_buf_release(&msg);
-		return ML_OK;
+		goto out;
 	}
-	const struct ml_op *op = &it->op;
-	if (!s->have_net && ml_op_is_genesis(op) && it->sig_ok) {
-		if ((rc = ml_store_set_network(s, &op->id, err)) != ML_OK)
-			return rc;
+	if (op->has_sig && !it->sig_ok) {
+		/* Anyone can forge a bad signature: it proves nothing, so nothing is kept. */
+		note(res, ML_EBADSIG, "ML_EBADSIG: the signature of seq %llu does not verify",
+		     (unsigned long long)op->seq);
+		res->refused++;
+		goto out;
 	}
+	if (!s->have_net && ml_op_is_genesis(op) && (rc = ml_store_set_network(s, &op->id, err)))
+		goto out;
 	if (!s->have_net || ml_op_check_network(op, &s->net, &msg) != ML_OK) {
 		note(res, ML_EWRONGNET, "ML_EWRONGNET: %s",
 		     s->have_net ? ml_buf_str(&msg) : "this store has no network yet");
 		res->refused++;
-		ml_buf_release(&msg);
-		return ML_OK;
+		goto out;
 	}
-	if (ml_hlc_check_drift(op->hlc, now_ms, &msg) != ML_OK || op->seq > ML_STORE_MAX_SEQ) {
-		note(res, op->seq > ML_STORE_MAX_SEQ ? ML_ETOOBIG : ML_EFUTURE, "%s",
-		     op->seq > ML_STORE_MAX_SEQ ? "ML_ETOOBIG: seq beyond 2^32-1"
-		                                : ml_buf_str(&msg));
+	if (op->seq > ML_STORE_MAX_SEQ) {
+		note(res, ML_ETOOBIG, "ML_ETOOBIG: seq beyond 2^32-1");
 		res->refused++;
-		ml_buf_release(&msg);
-		return ML_OK;
+		goto out;
 	}
-	ml_buf_release(&msg);
+	if (ml_hlc_check_drift(op->hlc, now_ms, &msg) != ML_OK) {
+		note(res, ML_EFUTURE, "ML_EFUTURE: %s", ml_buf_str(&msg));
+		res->refused++;
+		goto out;
+	}
 	int64_t key;
 	int status;
-	rc = find_op(s, &op->id, &key, &status, err);
-	if (rc == ML_OK) {
+	if ((rc = find_op(s, &op->id, &key, &status, err)) == ML_OK ||
+	    (rc == ML_ENOTFOUND && (rc = find_in(s, ST_PENDING_FIND, &op->id, err)) == ML_OK) ||
+	    (rc == ML_ENOTFOUND && (rc = find_in(s, ST_FORK_FIND, &op->id, err)) == ML_OK)) {
 		res->duplicate++;
-		return ML_OK;
+		rc = ML_OK;
+		goto out;
 	}
 	if (rc != ML_ENOTFOUND)
-		return rc;
+		goto out;
 	struct ml_feed_id fid = ml_feed_of(op);
 	struct feed *f;
 	if ((rc = ml__feed_get(s, &fid, true, &f, err)) != ML_OK)
-		return rc;
-	if (f->broken_seq && op->seq >= f->broken_seq) {
-		note(res, f->broken_code, "%s: the feed is invalid from seq %llu",
-		     ml_err_name(f->broken_code), (unsigned long long)f->broken_seq);
+		goto out;
+	sqlite3_stmt *st;
+	if (f->fork_seq && op->seq >= f->fork_seq) {
+		/* Kept as evidence of the fork, never judged. */
+		st = ml__stmt(s, ST_FORK_ADD);
+		if (!st) {
+			rc = ml__sqlerr(s, "store fork", err);
+			goto out;
+		}
+		sqlite3_bind_blob(st, 1, op->id.b, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, f->id);
+		sqlite3_bind_int64(st, 3, (int64_t)op->seq);
+		sqlite3_bind_blob(st, 4, it->p, (int)it->len, SQLITE_STATIC);
+		rc = ml__exec(s, st, "store fork", err);
+		note(res, ML_EFORK, "ML_EFORK: the feed forked at seq %llu",
+		     (unsigned long long)f->fork_seq);
 		res->refused++;
-		return ML_OK;
+		goto out;
 	}
-	key = OP_KEY(f->id, op->seq);
-	sqlite3_stmt *st = ml__stmt(s, ST_OP_INSERT);
-	if (!st)
-		return ml__sqlerr(s, "store op", err);
-	sqlite3_bind_int64(st, 1, key);
-	sqlite3_bind_int64(st, 2, idp_of(&op->id));
-	sqlite3_bind_blob(st, 3, op->id.b, 32, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, OP_UNVERIFIED);
-	sqlite3_bind_blob(st, 5, it->p, (int)it->len, SQLITE_STATIC);
-	int q = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (q == SQLITE_CONSTRAINT_PRIMARYKEY) /* another op holds this position */
-		return handle_fork(s, f, it, res, err);
-	if (q != SQLITE_DONE)
-		return ml__sqlerr(s, "store op", err);
-	it->key = key;
+	st = ml__stmt(s, ST_PENDING_ADD);
+	if (!st) {
+		rc = ml__sqlerr(s, "store op", err);
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, op->id.b, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, f->id);
+	sqlite3_bind_int64(st, 3, (int64_t)op->seq);
+	if (op->seq > 1)
+		sqlite3_bind_blob(st, 4, op->prev.b, 32, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, op->has_sig);
+	sqlite3_bind_blob(st, 6, it->p, (int)it->len, SQLITE_STATIC);
+	if ((rc = ml__exec(s, st, "store op", err)) != ML_OK)
+		goto out;
 	if (op->seq > f->top_seq) {
 		f->top_seq = op->seq;
 		f->dirty = true;
 	}
 	s->waiting++;
-	return feed_list_add(touched, f->id);
+	rc = feed_list_add(touched, f->id);
+out:
+	ml_buf_release(&msg);
+	return rc;
 }
 
 static int save_counters(struct ml_store *s, struct ml_buf *err)
@@ -619,9 +761,7 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 			rc = judge_feed(s, f, items, n, &wake, res, err);
 	}
 	if (rc == ML_OK && s->need_rebuild && !s->rebuilding) {
-		rc = ml__feeds_flush(s, err);
-		if (rc == ML_OK)
-			rc = ml__rebuild_locked(s, err);
+		rc = ml__rebuild_locked(s, err);
 		res->rebuilt = rc == ML_OK;
 	}
 	if (rc == ML_OK && all_or_nothing &&
@@ -645,12 +785,9 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 		s->next_eval = eval_before;
 		s->have_net = have_net_before;
 		s->need_rebuild = false;
-		ml__revs_release(s);
 		ml__revs_load(s, NULL);
-	} else {
-		res->waiting =
-		    (size_t)(s->waiting > waiting_before ? s->waiting - waiting_before : 0);
 	}
+	res->waiting = (size_t)(s->waiting > 0 ? s->waiting : 0);
 	ml_free(touched.ids);
 	ml_free(wake.ids);
 	ml_free(items);

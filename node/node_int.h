@@ -13,10 +13,13 @@
 
 #include <sqlite3.h>
 
-/* Op statuses in the ops table. */
+/*
+ * Op statuses in the ops table, which holds authentic ops only.  Ops whose
+ * batch signature has not arrived are candidates in `pending` (several may
+ * claim one position); ops at or after a proven fork are in `forks`.
+ */
 enum op_status {
-	OP_UNVERIFIED = 0, /* stored; its batch's signature has not arrived */
-	OP_WAITING = 1,    /* authentic; waiting for its prev or deps to be judged */
+	OP_WAITING = 1, /* authentic; waiting for its prev or deps to be judged */
 	OP_APPLIED = 2,
 	OP_REJECTED = 3,
 };
@@ -34,11 +37,9 @@ struct feed {
 	uint64_t auth_seq; /* ops 1..auth_seq are authentic */
 	struct ml_hash auth_id;
 	struct ml_hlc auth_hlc;
-	uint64_t top_seq;    /* highest seq stored */
+	uint64_t top_seq;    /* highest seq of a pending candidate seen */
 	uint64_t judged_seq; /* ops 1..judged_seq are judged */
 	uint64_t fork_seq;   /* 0, or the first seq two authentic ops claim */
-	uint64_t broken_seq; /* 0, or the seq from which the chain is invalid */
-	int broken_code;
 	bool dirty;
 	bool is_new;
 };
@@ -56,6 +57,7 @@ enum stmt_id {
 	ST_OP_BY_IDP,
 	ST_OP_BY_KEY,
 	ST_OP_INSERT,
+	ST_OP_DEL_FROM,
 	ST_OP_SET_STATUS,
 	ST_OP_JUDGE,
 	ST_OP_RANGE,
@@ -66,6 +68,11 @@ enum stmt_id {
 	ST_FRONTIER_GET,
 	ST_FRONTIER_ADD,
 	ST_FORK_ADD,
+	ST_FORK_FIND,
+	ST_PENDING_ADD,
+	ST_PENDING_FIND,
+	ST_PENDING_RANGE,
+	ST_PENDING_DEL,
 	ST_EVIDENCE_ADD,
 	ST_UNIT_GET,
 	ST_UNIT_INSERT,

@@ -25,7 +25,7 @@ static const char schema_sql[] =
     " id INTEGER PRIMARY KEY, author BLOB NOT NULL, unit BLOB NOT NULL, lane INTEGER NOT NULL,"
     " auth_seq INTEGER NOT NULL, auth_id BLOB, auth_ms INTEGER, auth_c INTEGER,"
     " top_seq INTEGER NOT NULL, judged_seq INTEGER NOT NULL,"
-    " fork_seq INTEGER NOT NULL, broken_seq INTEGER NOT NULL, broken_code INTEGER NOT NULL,"
+    " fork_seq INTEGER NOT NULL,"
     " UNIQUE (author, unit, lane));"
     "CREATE TABLE IF NOT EXISTS ops ("
     " key INTEGER PRIMARY KEY, idp INTEGER NOT NULL, id BLOB NOT NULL,"
@@ -37,8 +37,11 @@ static const char schema_sql[] =
     " PRIMARY KEY (dep, op)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS frontiers (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
     " data BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS forks (feed INTEGER, seq INTEGER, id BLOB, raw BLOB,"
-    " PRIMARY KEY (feed, seq, id));"
+    "CREATE TABLE IF NOT EXISTS pending (id BLOB PRIMARY KEY, feed INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, prev BLOB, signed INTEGER NOT NULL, raw BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS pending_feed ON pending (feed, seq);"
+    "CREATE TABLE IF NOT EXISTS forks (id BLOB PRIMARY KEY, feed INTEGER, seq INTEGER, raw BLOB);"
+    "CREATE INDEX IF NOT EXISTS forks_feed ON forks (feed, seq);"
     "CREATE TABLE IF NOT EXISTS evidence (feed INTEGER PRIMARY KEY, seq INTEGER, record BLOB);"
     /* materialized register */
     "CREATE TABLE IF NOT EXISTS units ("
@@ -91,16 +94,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 	[ST_FEED_GET] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, top_seq, judged_seq, fork_seq,"
-		" broken_seq, broken_code, author, unit, lane FROM feeds WHERE author = ?1 AND unit = ?2 AND lane = ?3",
+		" author, unit, lane FROM feeds WHERE author = ?1 AND unit = ?2 AND lane = ?3",
 	[ST_FEED_GET_ID] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, top_seq, judged_seq, fork_seq,"
-		" broken_seq, broken_code, author, unit, lane FROM feeds WHERE id = ?1",
-	[ST_FEED_INSERT] = "INSERT INTO feeds (author, unit, lane, auth_seq, top_seq, judged_seq, fork_seq,"
-		" broken_seq, broken_code) VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0, 0)",
+		" author, unit, lane FROM feeds WHERE id = ?1",
+	[ST_FEED_INSERT] = "INSERT INTO feeds (author, unit, lane, auth_seq, top_seq, judged_seq, fork_seq)"
+		" VALUES (?1, ?2, ?3, 0, 0, 0, 0)",
 	[ST_FEED_UPDATE] = "UPDATE feeds SET auth_seq = ?2, auth_id = ?3, auth_ms = ?4, auth_c = ?5,"
-		" top_seq = ?6, judged_seq = ?7, fork_seq = ?8, broken_seq = ?9, broken_code = ?10 WHERE id = ?1",
+		" top_seq = ?6, judged_seq = ?7, fork_seq = ?8 WHERE id = ?1",
 	[ST_OP_BY_IDP] = "SELECT key, status, id FROM ops WHERE idp = ?1",
 	[ST_OP_BY_KEY] = "SELECT id, status, raw, past, code FROM ops WHERE key = ?1",
 	[ST_OP_INSERT] = "INSERT INTO ops (key, idp, id, status, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_OP_DEL_FROM] = "DELETE FROM ops WHERE key >= ?1 AND key <= ?2",
 	[ST_OP_SET_STATUS] = "UPDATE ops SET status = ?2, code = ?3, reason = ?4 WHERE key = ?1",
 	[ST_OP_JUDGE] = "UPDATE ops SET status = ?2, code = ?3, reason = ?4, eval = ?5, past = ?6,"
 		" type = ?7, target = ?8 WHERE key = ?1",
@@ -111,7 +115,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_FRONTIER_BY_HASH] = "SELECT id FROM frontiers WHERE hash = ?1",
 	[ST_FRONTIER_GET] = "SELECT data FROM frontiers WHERE id = ?1",
 	[ST_FRONTIER_ADD] = "INSERT INTO frontiers (hash, data) VALUES (?1, ?2)",
-	[ST_FORK_ADD] = "INSERT OR IGNORE INTO forks (feed, seq, id, raw) VALUES (?1, ?2, ?3, ?4)",
+	[ST_FORK_ADD] = "INSERT OR IGNORE INTO forks (id, feed, seq, raw) VALUES (?1, ?2, ?3, ?4)",
+	[ST_FORK_FIND] = "SELECT feed, seq FROM forks WHERE id = ?1",
+	[ST_PENDING_ADD] = "INSERT OR IGNORE INTO pending (id, feed, seq, prev, signed, raw)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_PENDING_FIND] = "SELECT feed, seq FROM pending WHERE id = ?1",
+	[ST_PENDING_RANGE] = "SELECT id, seq, prev, signed, raw FROM pending WHERE feed = ?1"
+		" AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+	[ST_PENDING_DEL] = "DELETE FROM pending WHERE id = ?1",
 	[ST_EVIDENCE_ADD] = "INSERT OR IGNORE INTO evidence (feed, seq, record) VALUES (?1, ?2, ?3)",
 	[ST_UNIT_GET] = "SELECT create_parent, created_feed, created_seq, level, sector, status"
 		" FROM units WHERE id = ?1",
@@ -246,11 +257,9 @@ static void feed_from_row(sqlite3_stmt *st, struct feed *f)
 	f->top_seq = (uint64_t)sqlite3_column_int64(st, 5);
 	f->judged_seq = (uint64_t)sqlite3_column_int64(st, 6);
 	f->fork_seq = (uint64_t)sqlite3_column_int64(st, 7);
-	f->broken_seq = (uint64_t)sqlite3_column_int64(st, 8);
-	f->broken_code = sqlite3_column_int(st, 9);
-	memcpy(f->key.author.b, sqlite3_column_blob(st, 10), 32);
-	memcpy(f->key.unit.b, sqlite3_column_blob(st, 11), 32);
-	f->key.lane = (enum ml_lane)sqlite3_column_int(st, 12);
+	memcpy(f->key.author.b, sqlite3_column_blob(st, 8), 32);
+	memcpy(f->key.unit.b, sqlite3_column_blob(st, 9), 32);
+	f->key.lane = (enum ml_lane)sqlite3_column_int(st, 10);
 }
 
 static int cache_add(struct ml_store *s, struct feed *f)
@@ -382,8 +391,6 @@ int ml__feeds_flush(struct ml_store *s, struct ml_buf *err)
 		sqlite3_bind_int64(st, 6, (int64_t)f->top_seq);
 		sqlite3_bind_int64(st, 7, (int64_t)f->judged_seq);
 		sqlite3_bind_int64(st, 8, (int64_t)f->fork_seq);
-		sqlite3_bind_int64(st, 9, (int64_t)f->broken_seq);
-		sqlite3_bind_int(st, 10, f->broken_code);
 		rc = ml__exec(s, st, "write feed", err);
 		f->dirty = false;
 	}

@@ -48,7 +48,7 @@ struct ml_ingest_result {
 	size_t duplicate; /* already stored */
 	size_t applied;   /* judged valid and applied (this batch's and released waiting ops) */
 	size_t rejected;  /* judged invalid: stored with a reason, no effect */
-	size_t waiting;   /* stored, waiting for missing ops or their batch's signature */
+	size_t waiting;   /* ops in the store still waiting for missing ops or signatures */
 	size_t refused;   /* not stored: malformed, another network, from the future, buffer full */
 	int first_error;  /* the first refusal or rejection, ML_OK if none */
 	char first_message[384];
