@@ -135,15 +135,19 @@ static void note(struct ml_ingest_result *res, int code, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A list of feeds to (re)visit, without repeats. */
+/*
+ * A queue of feeds to (re)visit.  A feed already visited may be queued again
+ * (an op it holds was released); one still waiting in the queue is not.
+ */
 struct feed_list {
 	int64_t *ids;
 	size_t n, cap;
+	size_t next; /* entries before it have been visited */
 };
 
 static int feed_list_add(struct feed_list *l, int64_t id)
 {
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = l->next; i < l->n; i++)
 		if (l->ids[i] == id)
 			return ML_OK;
 	if (l->n == l->cap) {
@@ -156,6 +160,27 @@ static int feed_list_add(struct feed_list *l, int64_t id)
 	}
 	l->ids[l->n++] = id;
 	return ML_OK;
+}
+
+/*
+ * Queues the feeds of ops waiting for ops that now sit in `forks` for feed:
+ * such a dep counts as judged (judge_feed), so they can move again.
+ */
+static int wake_fork_waiters(struct ml_store *s, int64_t feed, struct feed_list *wake,
+                             struct ml_buf *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT DISTINCT op FROM missing WHERE dep IN"
+	                       " (SELECT id FROM forks WHERE feed = ?1)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return ml__sqlerr(s, "read missing", err);
+	sqlite3_bind_int64(st, 1, feed);
+	int rc = ML_OK, q;
+	while (rc == ML_OK && (q = sqlite3_step(st)) == SQLITE_ROW)
+		rc = feed_list_add(wake, (int64_t)OP_KEY_FEED(sqlite3_column_int64(st, 0)));
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Returns the batch item whose op has this id, to reuse its parse and signature check. */
@@ -673,6 +698,8 @@ static int store_item(struct ml_store *s, struct item *it, uint64_t now_ms,
 		note(res, ML_EFORK, "ML_EFORK: the feed forked at seq %llu",
 		     (unsigned long long)f->fork_seq);
 		res->refused++;
+		if (rc == ML_OK)
+			rc = feed_list_add(touched, f->id); /* ops waiting for it can move */
 		goto out;
 	}
 	st = ml__stmt(s, ST_PENDING_ADD);
@@ -752,11 +779,13 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 			rc = authenticate(s, f, items, n, res, err);
 		if (rc == ML_OK)
 			rc = feed_list_add(&wake, f->id);
+		if (rc == ML_OK && f->fork_seq)
+			rc = wake_fork_waiters(s, f->id, &wake, err);
 	}
 	/* Judge until nothing more can move. */
-	for (size_t i = 0; i < wake.n && rc == ML_OK; i++) {
+	while (wake.next < wake.n && rc == ML_OK) {
 		struct feed *f;
-		rc = ml__feed_by_id(s, wake.ids[i], &f, err);
+		rc = ml__feed_by_id(s, wake.ids[wake.next++], &f, err);
 		if (rc == ML_OK)
 			rc = judge_feed(s, f, items, n, &wake, res, err);
 	}

@@ -243,7 +243,8 @@ int ml__rebuild_locked(struct ml_store *s, struct ml_buf *err)
 		rc = pass(s, err);
 		if (rc != ML_OK)
 			break;
-		qsort(s->cands, s->n_cands, sizeof *s->cands, by_stamp);
+		if (s->n_cands)
+			qsort(s->cands, s->n_cands, sizeof *s->cands, by_stamp);
 		/* The earliest valid revocation not yet decided takes effect. */
 		const struct rev_candidate *next = NULL;
 		for (size_t i = 0; i < s->n_cands && !next; i++) {

@@ -6,7 +6,7 @@
  * the feeds a transaction touches; it is written back before COMMIT and
  * forgotten on ROLLBACK, so memory and file never disagree.
  */
-#include "node_int.h"
+#include "cache.h"
 
 #include "crdt/alloc.h"
 #include "crdt/err.h"
@@ -547,6 +547,11 @@ void ml_store_close(struct ml_store *s)
 	ml__feeds_forget(s);
 	ml_free(s->feeds);
 	ml__revs_release(s);
+	ml__cache_clear(s);
+	ml_free(s->cache);
+	for (size_t i = 0; i < sizeof s->fc / sizeof s->fc[0]; i++)
+		ml_frontier_release(&s->fc[i].f);
+	ml_free(s->cands);
 	sqlite3_close(s->db);
 	ml_buf_release(&s->err);
 	ml_free(s);

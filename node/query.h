@@ -1,0 +1,20 @@
+/*
+ * query.h - read questions about the register, for commands and tests.
+ */
+#ifndef ML_QUERY_H
+#define ML_QUERY_H
+
+#include "store.h"
+
+#include <stdbool.h>
+
+/*
+ * The member's changes that are neither approved nor rejected in this
+ * node's view (what an approver would approve next): up to max ids into ids
+ * (ascending), their count in *n; *numbered tells whether the member has a
+ * number.  ML_OK, ML_ENOTFOUND (no such member), ML_ESTORE.
+ */
+int ml_query_member_pending(struct ml_store *s, const struct ml_hash *member, struct ml_hash *ids,
+			    size_t max, size_t *n, bool *numbered, struct ml_buf *err);
+
+#endif
