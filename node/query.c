@@ -18,7 +18,7 @@ static int cmp32(const void *a, const void *b)
 }
 
 int ml_query_member_pending(struct ml_store *s, const struct ml_hash *member, struct ml_hash *ids,
-			    size_t max, size_t *n, bool *numbered, struct ml_buf *err)
+                            size_t max, size_t *n, bool *numbered, struct ml_buf *err)
 {
 	struct member_ctx m;
 	memset(&m, 0, sizeof m);
@@ -35,7 +35,8 @@ int ml_query_member_pending(struct ml_store *s, const struct ml_hash *member, st
 			continue;
 		bool decided = false;
 		for (size_t k = 0; k < m.n && !decided; k++) {
-			if (m.e[k].type != ML_OT_MEMBER_APPROVE && m.e[k].type != ML_OT_MEMBER_REJECT)
+			if (m.e[k].type != ML_OT_MEMBER_APPROVE &&
+			    m.e[k].type != ML_OT_MEMBER_REJECT)
 				continue;
 			struct ml_body b;
 			const uint8_t *c;

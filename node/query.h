@@ -15,6 +15,6 @@
  * number.  ML_OK, ML_ENOTFOUND (no such member), ML_ESTORE.
  */
 int ml_query_member_pending(struct ml_store *s, const struct ml_hash *member, struct ml_hash *ids,
-			    size_t max, size_t *n, bool *numbered, struct ml_buf *err);
+                            size_t max, size_t *n, bool *numbered, struct ml_buf *err);
 
 #endif
