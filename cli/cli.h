@@ -11,6 +11,8 @@
 #include "crdt/buf.h"
 #include "crdt/op.h"
 
+struct ml_store;
+
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -66,11 +68,21 @@ int cli_net_options(int argc, char **argv, const char *usage, const char *help, 
 /* Path of a file in the node directory ("<home>/<name>") into out; ML_OK or ML_ENOMEM. */
 int cli_home_path(const struct cli *cli, const char *name, struct ml_buf *out);
 
+/* Creates dir and its parents with mode 0700; ML_OK or ML_EIO with a message in err. */
+int cli_make_dirs(const char *dir, struct ml_buf *err);
+
+/* Opens the node's store (HOME/memberlog.db); prints the error itself. */
+int cli_store_open(struct cli *cli, bool create, struct ml_store **out);
+
 /* The commands. */
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_device(struct cli *cli, int argc, char **argv);
 int cmd_op(struct cli *cli, int argc, char **argv);
 int cmd_feed(struct cli *cli, int argc, char **argv);
 int cmd_demo(struct cli *cli, int argc, char **argv);
+int cmd_ingest(struct cli *cli, int argc, char **argv);
+int cmd_state_hash(struct cli *cli, int argc, char **argv);
+int cmd_rebuild(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -12,9 +12,11 @@
 
 #include "crdt/audit.h"
 #include "crdt/codec.h"
+#include "crdt/body.h"
 #include "crdt/equiv.h"
 #include "crdt/err.h"
 #include "node/keyfile.h"
+#include "node/store.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,15 +40,16 @@ static void step(int n, const char *what)
 	printf("\n[%d] %s\n", n, what);
 }
 
-/* A body of text fields, keys given in canonical order. */
+/* A body of text fields (key, value, key, value, ...), written in canonical order. */
 static int text_body(struct ml_buf *out, const char *const *kv, size_t n)
 {
-	struct ml_writer w;
-	ml_wr_init(&w, out);
-	ml_wr_map(&w, n);
-	for (size_t i = 0; i < 2 * n; i++)
-		ml_wr_cstr(&w, kv[i]);
-	return w.err;
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	for (size_t i = 0; i < n; i++)
+		ml_bb_cstr(&bb, kv[2 * i], kv[2 * i + 1]);
+	int rc = ml_bb_finish(&bb, out);
+	ml_bb_release(&bb);
+	return rc;
 }
 
 static int write_file(const char *path, const uint8_t *p, size_t n)
@@ -146,8 +149,9 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	int rc = CLI_ERROR;
 	struct ml_buf log = ML_BUF_INIT, err = ML_BUF_INIT, b0 = ML_BUF_INIT, b1 = ML_BUF_INIT;
 	struct ml_buf mb[3] = {ML_BUF_INIT, ML_BUF_INIT, ML_BUF_INIT}, forked = ML_BUF_INIT;
-	struct ml_buf evidence = ML_BUF_INIT;
+	struct ml_buf evidence = ML_BUF_INIT, b2 = ML_BUF_INIT;
 	struct ml_key *admin = NULL, *officer = NULL;
+	struct ml_store *store = NULL;
 	char path[4096], hex[65];
 
 	step(1, "two devices get their ed25519 keys (files readable only by their owner)");
@@ -161,12 +165,13 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	printf("    district officer %s\n", hex);
 
 	step(2, "the national admin signs the genesis op: its hash names the network");
-	static const char *const gen_kv[] = {"name", "Tổng Liên đoàn Lao động Việt Nam"};
+	static const char *const gen_kv[] = {"name", "Tổng Liên đoàn Lao động Việt Nam", "org",
+	                                     "trade_union"};
 	struct ml_feed_head gov = {.feed.lane = ML_LANE_GOV};
 	struct ml_hlc admin_clock = {0, 0};
 	struct ml_op g = {0};
 	strcpy(g.type, ML_OP_TYPE_GENESIS);
-	if (text_body(&b0, gen_kv, 1) != ML_OK)
+	if (text_body(&b0, gen_kv, 2) != ML_OK)
 		goto out;
 	g.body = b0.data;
 	g.body_len = b0.len;
@@ -190,6 +195,26 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	ml_hex_encode(u.id.b, 32, hex);
 	printf("    unit id %s\n", hex);
 
+	step(4, "the admin grants the officer the officer role at the province (its own feed)");
+	struct ml_body_builder gb;
+	ml_bb_init(&gb);
+	ml_bb_bytes(&gb, "device", officer->pk.b, 32);
+	ml_bb_cstr(&gb, "role", "officer");
+	if (ml_bb_finish(&gb, &b2) != ML_OK)
+		goto out;
+	ml_bb_release(&gb);
+	struct ml_op gr = {.has_net = true, .net = net};
+	strcpy(gr.type, "grant");
+	gr.body = b2.data;
+	gr.body_len = b2.len;
+	gr.deps = u.id.b; /* the unit must be in the grant's past */
+	gr.ndeps = 1;
+	struct ml_feed_head gov_p = {.feed.unit = u.id, .feed.lane = ML_LANE_GOV};
+	if (ml_feed_write_batch(&gov_p, admin, &admin_clock, wall_ms(), &gr, 1, &log, NULL, &err))
+		goto fail;
+	ml_hex_encode(gr.id.b, 32, hex);
+	printf("    grant op %s\n    its deps name the province's creation\n", hex);
+
 	step(4,
 	     "the officer writes three member drafts as one batch: one signature covers all three");
 	static const char *const people[3][2] = {{"Lê Văn Lương", "109814122"},
@@ -198,8 +223,9 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	struct ml_op m[3];
 	memset(m, 0, sizeof m);
 	for (int i = 0; i < 3; i++) {
-		const char *kv[] = {"full_name", people[i][0], "id_number", people[i][1]};
-		if (text_body(&mb[i], kv, 2) != ML_OK)
+		const char *kv[] = {"full_name",  people[i][0],      "id_number",
+		                    people[i][1], "union_join_date", "11/02/2012"};
+		if (text_body(&mb[i], kv, 3) != ML_OK)
 			goto out;
 		m[i].has_net = true;
 		m[i].net = net;
@@ -207,7 +233,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 		m[i].body = mb[i].data;
 		m[i].body_len = mb[i].len;
 	}
-	m[0].deps = u.id.b; /* the officer had seen the unit being created */
+	m[0].deps = gr.id.b; /* the officer had seen its grant (and through it, the unit) */
 	m[0].ndeps = 1;
 	struct ml_feed_head reg = {.feed.unit = u.id, .feed.lane = ML_LANE_REG};
 	struct ml_hlc officer_clock = {0, 0};
@@ -218,20 +244,20 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 		printf("    %s  seq %llu  %s\n", people[i][0], (unsigned long long)m[i].seq,
 		       m[i].has_sig ? "signed (closes the batch)"
 		                    : "unsigned (covered by the hash chain)");
-	printf("    log: %zu ops, %zu bytes; the batch is %zu bytes\n", (size_t)5, log.len,
+	printf("    log: %zu ops, %zu bytes; the batch is %zu bytes\n", (size_t)6, log.len,
 	       log.len - before);
 
 	snprintf(path, sizeof path, "%s/log.cbor", dir);
 	if (write_file(path, log.data, log.len) != CLI_OK)
 		goto out;
 
-	step(5, "an auditor reads the file back and verifies every op, feed by feed");
+	step(6, "an auditor reads the file back and verifies every op, feed by feed");
 	if (audit_file(path, &net, true) != 0) {
 		cli_error("the demo log did not verify");
 		goto out;
 	}
 
-	step(6, "a forged copy: one byte of a member's name changed in the file");
+	step(7, "a forged copy: one byte of a member's name changed in the file");
 	size_t at = before + 20;
 	for (; at < log.len; at++)
 		if (memcmp(log.data + at, "Lương", 5) == 0)
@@ -248,7 +274,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	if (bad == 0)
 		goto out;
 
-	step(7, "the officer's device signs a different op at seq 3: a fork, with proof");
+	step(8, "the officer's device signs a different op at seq 3: a fork, with proof");
 	struct ml_feed_head fork_head = reg;
 	fork_head.seq = m[1].seq;
 	fork_head.id = m[1].id;
@@ -281,9 +307,41 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	if (vrc != ML_OK)
 		goto fail;
 
+	step(9, "a node stores the log and judges every op in its causal past");
+	snprintf(path, sizeof path, "%s/node", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/node/memberlog.db", dir);
+	if (ml_store_open(path, ML_STORE_CREATE, &store, &err) != ML_OK)
+		goto fail;
+	const uint8_t *ops_p[8];
+	size_t ops_n[8], k = 0;
+	off = 0;
+	const uint8_t *p2;
+	while (k < 8 && ml_oplog_next(log.data, log.len, &off, &p2, &len, NULL) == ML_OK) {
+		ops_p[k] = p2;
+		ops_n[k++] = len;
+	}
+	struct ml_ingest_result res;
+	if (ml_store_ingest(store, ops_p, ops_n, k, wall_ms(), &res, &err) != ML_OK)
+		goto fail;
+	struct ml_store_counts counts;
+	struct ml_hash state;
+	if (ml_store_counts(store, &counts, &err) != ML_OK ||
+	    ml_store_state_hash(store, &state, &err) != ML_OK)
+		goto fail;
+	ml_hex_encode(state.b, 32, hex);
+	printf("    %zu ops applied, %zu rejected; %llu units, %llu member drafts\n", res.applied,
+	       res.rejected, (unsigned long long)counts.units, (unsigned long long)counts.members);
+	printf("    state hash %s\n", hex);
+	if (res.applied != k) {
+		cli_error("the demo log did not apply: %s", res.first_message);
+		goto out;
+	}
+
 	ml_hex_encode(net.b, 32, hex);
 	printf("\ndone. files in %s:\n"
-	       "    log.cbor             the signed log (5 ops)\n"
+	       "    log.cbor             the signed log (6 ops)\n"
+	       "    node/memberlog.db    a node's store holding the judged log\n"
 	       "    log-forged.cbor      the same log with one byte changed\n"
 	       "    fork-evidence.cbor   proof that the officer's device forked its feed\n"
 	       "    */device.key         the two device keys (mode 0600)\n"
@@ -302,6 +360,8 @@ out:
 	ml_buf_release(&b1);
 	ml_buf_release(&forked);
 	ml_buf_release(&evidence);
+	ml_buf_release(&b2);
+	ml_store_close(store);
 	for (int i = 0; i < 3; i++)
 		ml_buf_release(&mb[i]);
 	return rc;

@@ -6,33 +6,10 @@
 #include "crdt/err.h"
 #include "node/keyfile.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define KEY_FILE "device.key"
-
-/* Creates dir and its parents with mode 0700; ML_OK or ML_EIO with a message. */
-static int make_dirs(const char *dir, struct ml_buf *err)
-{
-	char path[4096];
-	if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-		return ml_errf(err, ML_EINVAL, "node directory path is too long");
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != 0)
-			continue;
-		char c = *p;
-		*p = 0;
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return ml_errf(err, ML_EIO, "cannot create directory '%s': %s", path,
-			               strerror(errno));
-		*p = c;
-		if (!c)
-			break;
-	}
-	return ML_OK;
-}
 
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
@@ -45,7 +22,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		           : cli_usage("[--home DIR] init");
 	struct ml_buf err = ML_BUF_INIT, path = ML_BUF_INIT;
 	struct ml_key *key = NULL;
-	int rc = make_dirs(cli->home, &err);
+	int rc = cli_make_dirs(cli->home, &err);
 	if (rc == ML_OK)
 		rc = cli_home_path(cli, KEY_FILE, &path);
 	if (rc == ML_OK)

@@ -31,13 +31,17 @@ static const struct command commands[] = {
     {"demo", cmd_demo, "porcelain", "write and verify a small signed op log, printing each step"},
     {"op", cmd_op, "plumbing", "decode and check one op (op decode FILE)"},
     {"feed", cmd_feed, "plumbing", "verify a file of ops feed by feed (feed verify FILE)"},
+    {"ingest", cmd_ingest, "plumbing", "store and judge the ops of files (ingest FILE...)"},
+    {"state-hash", cmd_state_hash, "plumbing", "print the hash of this node's register"},
+    {"rebuild", cmd_rebuild, "plumbing", "re-judge every op and recompute the register"},
+    {"status", cmd_status, "plumbing", "counts of ops and register rows"},
 };
 
 static void print_help(FILE *to)
 {
 	fprintf(to, "usage: memberlog [--home DIR] [--json] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(to, "  %-8s %s\n", commands[i].name, commands[i].help);
+		fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(to,
 	        "\n'memberlog COMMAND --help' describes one command.\n"
 	        "The node directory is --home, $MEMBERLOG_HOME, or $XDG_DATA_HOME/memberlog.\n");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int cli_error(const char *fmt, ...)
@@ -167,4 +168,24 @@ int cli_net_options(int argc, char **argv, const char *usage, const char *help, 
 	}
 	*first = 1 + optind;
 	return -1;
+}
+
+int cli_make_dirs(const char *dir, struct ml_buf *err)
+{
+	char path[4096];
+	if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+		return ml_errf(err, ML_EINVAL, "node directory path is too long");
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != 0)
+			continue;
+		char c = *p;
+		*p = 0;
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return ml_errf(err, ML_EIO, "cannot create directory '%s': %s", path,
+			               strerror(errno));
+		*p = c;
+		if (!c)
+			break;
+	}
+	return ML_OK;
 }

@@ -48,7 +48,7 @@ check "usage errors exit 2" bash -c "
 check "demo writes a log that verifies, and catches the forgery" bash -c "
 	'$ML' demo --dir '$TMP/demo' >'$TMP/demo.out' &&
 	grep -q 'evidence record' '$TMP/demo.out' &&
-	'$ML' feed verify '$TMP/demo/log.cbor' | grep -q '5 ops: 5 authentic, 0 awaiting a signature, 0 rejected'"
+	'$ML' feed verify '$TMP/demo/log.cbor' | grep -q '6 ops: 6 authentic, 0 awaiting a signature, 0 rejected'"
 
 check "feed verify exits 3 on the forged log" bash -c "
 	'$ML' feed verify '$TMP/demo/log-forged.cbor' >'$TMP/o'; [ \$? -eq 3 ] &&
@@ -56,7 +56,7 @@ check "feed verify exits 3 on the forged log" bash -c "
 
 check "feed verify --json describes feeds and verdicts" bash -c "
 	'$ML' --json feed verify '$TMP/demo/log.cbor' >'$TMP/j' &&
-	grep -q '\"clean\": true' '$TMP/j' && grep -c '\"verdict\": \"authentic\"' '$TMP/j' | grep -qx 5"
+	grep -q '\"clean\": true' '$TMP/j' && grep -c '\"verdict\": \"authentic\"' '$TMP/j' | grep -qx 6"
 
 check "feed verify reports a batch without its signature as pending" bash -c "
 	cat '$vectors/member_batch_1_of_3' '$vectors/member_batch_2_of_3' >'$TMP/tail.cbor' &&
@@ -66,7 +66,7 @@ check "feed verify reports a batch without its signature as pending" bash -c "
 check "feed verify survives garbage after good ops" bash -c "
 	{ cat '$TMP/demo/log.cbor'; printf '\xff\xfe\x00garbage'; } >'$TMP/g.cbor' &&
 	'$ML' feed verify '$TMP/g.cbor' >'$TMP/o' 2>'$TMP/e'; [ \$? -eq 3 ] &&
-	grep -q 'cannot read past byte' '$TMP/e' && grep -q '5 authentic' '$TMP/o'"
+	grep -q 'cannot read past byte' '$TMP/e' && grep -q '6 authentic' '$TMP/o'"
 
 check "the demo's fork evidence file is the protocol's record" bash -c "
 	[ -s '$TMP/demo/fork-evidence.cbor' ] && head -c 3 '$TMP/demo/fork-evidence.cbor' | od -An -tx1 | grep -q 'a3 61 61'"
