@@ -24,14 +24,10 @@ struct input {
 
 static int add_op(struct input *in, const struct ml_op *op)
 {
-	if (in->n == in->cap) {
-		size_t cap = in->cap ? 2 * in->cap : 64;
-		struct ml_op *p = ml_realloc(in->ops, cap * sizeof *p);
-		if (!p)
-			return ML_ENOMEM;
-		in->ops = p;
-		in->cap = cap;
-	}
+	struct ml_op *p = ml_grow(in->ops, &in->cap, in->n + 1, sizeof *p, 64);
+	if (!p)
+		return ML_ENOMEM;
+	in->ops = p;
 	in->ops[in->n++] = *op;
 	return ML_OK;
 }

@@ -3,6 +3,7 @@
  */
 #include "alloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,24 @@ void *ml_realloc(void *p, size_t n)
 	if (injected_failure())
 		return NULL;
 	return realloc(p, n ? n : 1);
+}
+
+void *ml_grow(void *v, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	if (need <= *cap && v)
+		return v;
+	size_t n = *cap ? *cap : (first ? first : 1);
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return NULL;
+		n *= 2;
+	}
+	if (n > SIZE_MAX / elem)
+		return NULL;
+	void *p = ml_realloc(v, n * elem);
+	if (p)
+		*cap = n;
+	return p;
 }
 
 void ml_free(void *p)

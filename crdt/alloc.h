@@ -19,6 +19,13 @@ void *ml_calloc(size_t count, size_t size);
 /* Resizes p to n bytes; on failure returns NULL and p stays valid and owned by the caller. */
 void *ml_realloc(void *p, size_t n);
 
+/*
+ * Returns the array v (*cap elements of elem bytes) grown to hold at least
+ * need >= 1 elements, doubling from `first`; updates *cap.  On failure returns
+ * NULL and v stays valid and owned by the caller.
+ */
+void *ml_grow(void *v, size_t *cap, size_t need, size_t elem, size_t first);
+
 /* Frees p; accepts NULL. */
 void ml_free(void *p);
 

@@ -41,6 +41,7 @@ static void free_unit(struct unit_info *u)
 	if (u) {
 		ml_free(u->moves);
 		ml_free(u->ends);
+		ml_free(u->ranges);
 		ml_free(u);
 	}
 }
@@ -136,6 +137,27 @@ static int load_unit(struct ml_store *s, const struct ml_hash *id, struct unit_i
 	sqlite3_reset(st);
 	if (q != SQLITE_DONE)
 		return ml__sqlerr(s, "read unit ends", err);
+	/* number ranges */
+	st = ml__stmt(s, ST_RANGES_OF);
+	if (!st)
+		return ml__sqlerr(s, "read ranges", err);
+	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		struct unit_range *r = ml_realloc(u->ranges, (u->n_ranges + 1) * sizeof *r);
+		if (!r) {
+			sqlite3_reset(st);
+			return ML_ENOMEM;
+		}
+		u->ranges = r;
+		r += u->n_ranges++;
+		r->start = (uint64_t)sqlite3_column_int64(st, 0);
+		r->count = (uint64_t)sqlite3_column_int64(st, 1);
+		r->at = (struct pos){(uint64_t)sqlite3_column_int64(st, 2),
+		                     (uint64_t)sqlite3_column_int64(st, 3)};
+	}
+	sqlite3_reset(st);
+	if (q != SQLITE_DONE)
+		return ml__sqlerr(s, "read ranges", err);
 	return ML_OK;
 }
 

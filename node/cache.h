@@ -38,6 +38,11 @@ struct unit_info {
 		struct ml_hash into;
 		struct pos at;
 	} * ends;
+	size_t n_ranges; /* number ranges delegated to the unit */
+	struct unit_range {
+		uint64_t start, count;
+		struct pos at;
+	} * ranges;
 };
 
 struct grant_info {

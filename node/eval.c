@@ -87,13 +87,13 @@ static int find_key(struct ml_store *s, const struct ml_hash *id, int64_t *key, 
 }
 
 /* The past of j's op: its prev's past, plus each dep and the dep's past. */
-static int compute_past(struct judge *j, struct ml_buf *err)
+static int compute_past(struct judge *j, int64_t prev_past, struct ml_buf *err)
 {
 	struct ml_store *s = j->s;
 	const struct ml_frontier *f;
-	int64_t past = 0;
+	int64_t past = j->seq > 1 ? prev_past : 0;
 	int rc;
-	if (j->seq > 1 && (rc = op_past(s, j->key - 1, &past, err)) != ML_OK)
+	if (past < 0 && (rc = op_past(s, j->key - 1, &past, err)) != ML_OK)
 		return rc;
 	if (j->op->ndeps == 0) {
 		j->past_id = past;
@@ -365,7 +365,10 @@ static int check_member_op(struct judge *j)
 static int record(struct judge *j, int status, struct ml_buf *err)
 {
 	struct ml_store *s = j->s;
-	sqlite3_stmt *st = ml__stmt(s, ST_OP_JUDGE);
+	/* An op authenticated in this transaction is written here, once, verdict and all. */
+	struct fresh *fr = ml__fresh_at(s, j->key);
+	bool insert = fr && !fr->stored;
+	sqlite3_stmt *st = ml__stmt(s, insert ? ST_OP_INSERT_JUDGED : ST_OP_JUDGE);
 	if (!st)
 		return ml__sqlerr(s, "record verdict", err);
 	sqlite3_bind_int64(st, 1, j->key);
@@ -379,11 +382,19 @@ static int record(struct judge *j, int status, struct ml_buf *err)
 	sqlite3_bind_int(st, 7, j->type);
 	if (j->has_target)
 		sqlite3_bind_blob(st, 8, j->target.b, 32, SQLITE_STATIC);
+	if (insert) {
+		int64_t idp;
+		memcpy(&idp, fr->id.b, 8);
+		sqlite3_bind_int64(st, 9, idp);
+		sqlite3_bind_blob(st, 10, fr->id.b, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 11, fr->raw, (int)fr->len, SQLITE_STATIC);
+		fr->stored = true;
+	}
 	return ml__exec(s, st, "record verdict", err);
 }
 
-int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, struct ml_ingest_result *res,
-              struct ml_buf *err)
+int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t prev_past,
+              int64_t *past_out, struct ml_ingest_result *res, struct ml_buf *err)
 {
 	struct judge j;
 	memset(&j, 0, sizeof j);
@@ -395,7 +406,7 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, struct ml
 	j.err = err;
 	j.stamp = (struct ml_stamp){op->hlc, op->author, op->id};
 	j.fkey = ml_feed_of(op);
-	int rc = compute_past(&j, err);
+	int rc = compute_past(&j, prev_past, err);
 	if (rc == ML_ESEQ) {
 		ml__reject(&j, ML_ESEQ, "its deps name a later op of its own feed");
 		rc = ML_OK;
@@ -443,6 +454,8 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, struct ml
 	}
 	ml__set_target(&j);
 	rc = record(&j, j.code ? OP_REJECTED : OP_APPLIED, err);
+	if (past_out)
+		*past_out = j.past_id;
 	if (rc == ML_OK) {
 		if (j.code) {
 			res->rejected++;

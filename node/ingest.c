@@ -29,14 +29,18 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct item {
 	const uint8_t *p;
 	size_t len;
 	struct ml_op op;
-	int rc;      /* parse result */
-	bool sig_ok; /* signed and the signature verifies */
+	int rc;         /* parse result */
+	bool sig_ok;    /* signed and the signature verifies */
+	bool candidate; /* stored nowhere yet: a candidate for its feed */
+	struct feed *feed;
+	int64_t key; /* ops key once authentic, 0 before */
 };
 
 /* --- phase 1: parsing on two threads ------------------------------------ */
@@ -84,10 +88,82 @@ static int64_t idp_of(const struct ml_hash *id)
 	return v;
 }
 
+/* --- fresh ops: authentic, in memory until judged ------------------------ */
+
+struct fresh *ml__fresh_at(struct ml_store *s, int64_t key)
+{
+	for (size_t i = s->n_fresh; i-- > 0;)
+		if (s->fresh[i].key == key)
+			return &s->fresh[i];
+	return NULL;
+}
+
+static struct fresh *fresh_by_id(struct ml_store *s, const struct ml_hash *id)
+{
+	for (size_t i = s->n_fresh; i-- > 0;)
+		if (!s->fresh[i].stored && ml_hash_eq(&s->fresh[i].id, id))
+			return &s->fresh[i];
+	return NULL;
+}
+
+static int fresh_add(struct ml_store *s, int64_t key, const struct ml_hash *id, const uint8_t *raw,
+                     size_t len, bool copy)
+{
+	struct fresh *v = ml_grow(s->fresh, &s->cap_fresh, s->n_fresh + 1, sizeof *v, 256);
+	if (!v)
+		return ML_ENOMEM;
+	s->fresh = v;
+	struct fresh *f = &s->fresh[s->n_fresh];
+	*f = (struct fresh){.key = key, .id = *id, .raw = raw, .len = len};
+	if (copy) {
+		if (!(f->copy = ml_malloc(len)))
+			return ML_ENOMEM;
+		memcpy(f->copy, raw, len);
+		f->raw = f->copy;
+	}
+	s->n_fresh++;
+	return ML_OK;
+}
+
+/* Writes every fresh op not yet written as waiting (its judging waits for a later batch). */
+static int fresh_store(struct ml_store *s, struct ml_buf *err)
+{
+	int rc = ML_OK;
+	for (size_t i = 0; i < s->n_fresh && rc == ML_OK; i++) {
+		struct fresh *f = &s->fresh[i];
+		if (f->stored)
+			continue;
+		sqlite3_stmt *st = ml__stmt(s, ST_OP_INSERT);
+		if (!st)
+			return ml__sqlerr(s, "store op", err);
+		sqlite3_bind_int64(st, 1, f->key);
+		sqlite3_bind_int64(st, 2, idp_of(&f->id));
+		sqlite3_bind_blob(st, 3, f->id.b, 32, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, OP_WAITING);
+		sqlite3_bind_blob(st, 5, f->raw, (int)f->len, SQLITE_STATIC);
+		rc = ml__exec(s, st, "store op", err);
+		f->stored = true;
+	}
+	return rc;
+}
+
+static void fresh_clear(struct ml_store *s)
+{
+	for (size_t i = 0; i < s->n_fresh; i++)
+		ml_free(s->fresh[i].copy);
+	s->n_fresh = 0;
+}
+
 /* Finds the authentic op with this id: sets *key and *status; ML_ENOTFOUND if none. */
 static int find_op(struct ml_store *s, const struct ml_hash *id, int64_t *key, int *status,
                    struct ml_buf *err)
 {
+	const struct fresh *fr = fresh_by_id(s, id);
+	if (fr) {
+		*key = fr->key;
+		*status = OP_WAITING;
+		return ML_OK;
+	}
 	sqlite3_stmt *st = ml__stmt(s, ST_OP_BY_IDP);
 	if (!st)
 		return ml__sqlerr(s, "find op", err);
@@ -150,14 +226,10 @@ static int feed_list_add(struct feed_list *l, int64_t id)
 	for (size_t i = l->next; i < l->n; i++)
 		if (l->ids[i] == id)
 			return ML_OK;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		int64_t *p = ml_realloc(l->ids, cap * sizeof *p);
-		if (!p)
-			return ML_ENOMEM;
-		l->ids = p;
-		l->cap = cap;
-	}
+	int64_t *p = ml_grow(l->ids, &l->cap, l->n + 1, sizeof *p, 16);
+	if (!p)
+		return ML_ENOMEM;
+	l->ids = p;
 	l->ids[l->n++] = id;
 	return ML_OK;
 }
@@ -183,19 +255,18 @@ static int wake_fork_waiters(struct ml_store *s, int64_t feed, struct feed_list 
 	return rc;
 }
 
-/* Returns the batch item whose op has this id, to reuse its parse and signature check. */
-static const struct item *batch_item(const struct item *items, size_t n, const struct ml_hash *id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (items[i].rc == ML_OK && ml_hash_eq(&items[i].op.id, id))
-			return &items[i];
-	return NULL;
-}
-
 /* Reads the authentic op at (feed, seq) into raw and op; ML_ENOTFOUND if none. */
 static int read_op(struct ml_store *s, int64_t feed, uint64_t seq, struct ml_buf *raw,
                    struct ml_op *op, struct ml_buf *err)
 {
+	const struct fresh *fr = ml__fresh_at(s, OP_KEY(feed, seq));
+	if (fr && !fr->stored) {
+		ml_buf_reset(raw);
+		int rc = ml_buf_add(raw, fr->raw, fr->len);
+		if (rc == ML_OK && ml_op_parse(raw->data, raw->len, op, NULL) != ML_OK)
+			rc = ml_errf(err, ML_ESTORE, "a fresh op no longer parses");
+		return rc;
+	}
 	sqlite3_stmt *st = ml__stmt(s, ST_OP_BY_KEY);
 	if (!st)
 		return ml__sqlerr(s, "read op", err);
@@ -216,10 +287,16 @@ static int read_op(struct ml_store *s, int64_t feed, uint64_t seq, struct ml_buf
 
 /* --- phase 3: authenticating candidate chains ----------------------------- */
 
+/*
+ * A candidate op of a feed: from this batch (item >= 0, bytes borrowed) or
+ * from the pending table (bytes owned).
+ */
 struct cand {
-	struct ml_buf raw;
+	struct ml_buf own;
+	const uint8_t *raw;
+	size_t raw_len;
 	struct ml_op op;
-	bool ok;     /* parsed */
+	int item;    /* index in the batch's items, -1 when read from pending */
 	bool valid;  /* signed with a valid signature */
 	bool leads;  /* reaches a valid signature through candidates */
 	int next;    /* index of the single leading child, -1 if none or several */
@@ -233,99 +310,145 @@ static bool continues(const struct cand *i, const struct cand *j)
 	       ml_hlc_cmp(j->op.hlc, i->op.hlc) > 0;
 }
 
-/* Loads the feed's candidates with seq in (from, to], sorted by seq. */
-static int load_cands(struct ml_store *s, struct feed *f, uint64_t from, uint64_t to,
-                      const struct item *items, size_t n_items, struct cand **out, size_t *n,
-                      struct ml_buf *err)
+static int by_seq(const void *a, const void *b)
 {
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *st = ml__stmt(s, ST_PENDING_RANGE);
-	if (!st)
-		return ml__sqlerr(s, "read candidates", err);
-	sqlite3_bind_int64(st, 1, f->id);
-	sqlite3_bind_int64(st, 2, (int64_t)from);
-	sqlite3_bind_int64(st, 3, (int64_t)to);
-	size_t cap = 0;
-	int q, rc = ML_OK;
-	while ((q = sqlite3_step(st)) == SQLITE_ROW && *n < 4 * ML_BATCH_MAX) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			struct cand *c = ml_realloc(*out, cap * sizeof *c);
+	const struct cand *x = a, *y = b;
+	return x->op.seq < y->op.seq ? -1 : x->op.seq > y->op.seq;
+}
+
+struct cands {
+	struct cand *c;
+	size_t n, cap;
+};
+
+static struct cand *cand_add(struct cands *cs)
+{
+	struct cand *v = ml_grow(cs->c, &cs->cap, cs->n + 1, sizeof *v, 64);
+	if (!v)
+		return NULL;
+	cs->c = v;
+	struct cand *c = &cs->c[cs->n++];
+	memset(c, 0, sizeof *c);
+	c->next = -1;
+	c->item = -1;
+	return c;
+}
+
+static void cands_release(struct cands *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		ml_buf_release(&cs->c[i].own);
+	ml_free(cs->c);
+	memset(cs, 0, sizeof *cs);
+}
+
+/*
+ * Gathers feed f's candidates: this batch's, and the pending table's when it
+ * holds some for f, sorted by seq; then marks which lead to a valid signature.
+ */
+static int gather(struct ml_store *s, struct feed *f, struct item *items, size_t n_items,
+                  struct cands *cs, struct ml_buf *err)
+{
+	cs->n = 0;
+	for (size_t i = 0; i < n_items; i++) {
+		if (!items[i].candidate || items[i].feed != f)
+			continue;
+		struct cand *c = cand_add(cs);
+		if (!c)
+			return ML_ENOMEM;
+		c->raw = items[i].p;
+		c->raw_len = items[i].len;
+		c->op = items[i].op;
+		c->item = (int)i;
+		c->valid = items[i].op.has_sig && items[i].sig_ok;
+	}
+	if (f->pending) {
+		sqlite3_stmt *st = ml__stmt(s, ST_PENDING_RANGE);
+		if (!st)
+			return ml__sqlerr(s, "read candidates", err);
+		uint64_t low = f->auth_seq > ML_BATCH_MAX ? f->auth_seq - ML_BATCH_MAX : 0;
+		sqlite3_bind_int64(st, 1, f->id);
+		sqlite3_bind_int64(st, 2, (int64_t)low);
+		sqlite3_bind_int64(st, 3, (int64_t)(f->auth_seq + ML_BATCH_MAX));
+		int q, rc = ML_OK;
+		while ((q = sqlite3_step(st)) == SQLITE_ROW && cs->n < 4 * ML_BATCH_MAX) {
+			struct cand *c = cand_add(cs);
 			if (!c) {
 				rc = ML_ENOMEM;
 				break;
 			}
-			*out = c;
+			rc = ml_buf_add(&c->own, sqlite3_column_blob(st, 4),
+			                (size_t)sqlite3_column_bytes(st, 4));
+			if (rc != ML_OK)
+				break;
+			c->raw = c->own.data;
+			c->raw_len = c->own.len;
+			if (ml_op_parse(c->raw, c->raw_len, &c->op, NULL) != ML_OK) {
+				cs->n--; /* stored before, but no longer parses: ignore it */
+				ml_buf_release(&c->own);
+				continue;
+			}
+			c->valid = c->op.has_sig && ml_op_verify_sig(&c->op, NULL) == ML_OK;
 		}
-		struct cand *c = &(*out)[(*n)++];
-		memset(c, 0, sizeof *c);
-		c->next = -1;
-		rc = ml_buf_add(&c->raw, sqlite3_column_blob(st, 4),
-		                (size_t)sqlite3_column_bytes(st, 4));
+		sqlite3_reset(st);
+		if (rc == ML_OK && q != SQLITE_ROW && q != SQLITE_DONE)
+			rc = ml__sqlerr(s, "read candidates", err);
 		if (rc != ML_OK)
-			break;
-		c->ok = ml_op_parse(c->raw.data, c->raw.len, &c->op, NULL) == ML_OK;
-		if (c->ok && c->op.has_sig) {
-			const struct item *it = batch_item(items, n_items, &c->op.id);
-			c->valid = it ? it->sig_ok : ml_op_verify_sig(&c->op, NULL) == ML_OK;
-		}
+			return rc;
 	}
-	sqlite3_reset(st);
-	if (rc == ML_OK && q != SQLITE_ROW && q != SQLITE_DONE)
-		rc = ml__sqlerr(s, "read candidates", err);
+	if (cs->n > 1)
+		qsort(cs->c, cs->n, sizeof *cs->c, by_seq);
 	/* Which candidates lead to a valid signature, from the highest seq down. */
-	for (size_t i = *n; i-- > 0 && rc == ML_OK;) {
-		struct cand *c = &(*out)[i];
-		if (!c->ok)
-			continue;
-		for (size_t k = i + 1; k < *n && (*out)[k].op.seq <= c->op.seq + 1; k++) {
-			struct cand *d = &(*out)[k];
-			if (d->ok && d->leads && continues(c, d)) {
+	for (size_t i = cs->n; i-- > 0;) {
+		struct cand *c = &cs->c[i];
+		for (size_t k = i + 1; k < cs->n && cs->c[k].op.seq <= c->op.seq + 1; k++) {
+			struct cand *d = &cs->c[k];
+			if (d->leads && continues(c, d)) {
 				c->n_leads++;
 				c->next = c->n_leads == 1 ? (int)k : -1;
 			}
 		}
 		c->leads = c->valid || c->n_leads > 0;
 	}
-	return rc;
+	return ML_OK;
 }
 
-static void free_cands(struct cand *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		ml_buf_release(&c[i].raw);
-	ml_free(c);
-}
+static int64_t idp_of(const struct ml_hash *id);
 
-/* Moves candidate c into ops as an authentic op waiting to be judged. */
-static int promote(struct ml_store *s, struct feed *f, const struct cand *c, struct ml_buf *err)
+/* Makes candidate c an authentic op of f, waiting to be judged (written when judged). */
+static int promote(struct ml_store *s, struct feed *f, struct cand *c, struct item *items,
+                   struct ml_buf *err)
 {
-	sqlite3_stmt *st = ml__stmt(s, ST_OP_INSERT);
-	if (!st)
-		return ml__sqlerr(s, "store op", err);
-	sqlite3_bind_int64(st, 1, OP_KEY(f->id, c->op.seq));
-	sqlite3_bind_int64(st, 2, idp_of(&c->op.id));
-	sqlite3_bind_blob(st, 3, c->op.id.b, 32, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, OP_WAITING);
-	sqlite3_bind_blob(st, 5, c->raw.data, (int)c->raw.len, SQLITE_STATIC);
-	int rc = ml__exec(s, st, "store op", err);
+	int64_t key = OP_KEY(f->id, c->op.seq);
+	int rc = fresh_add(s, key, &c->op.id, c->raw, c->raw_len, c->item < 0);
 	if (rc != ML_OK)
 		return rc;
-	st = ml__stmt(s, ST_PENDING_DEL);
+	if (c->item >= 0) {
+		items[c->item].candidate = false;
+		items[c->item].key = key;
+		s->waiting++;
+		return ML_OK;
+	}
+	/* from the pending table: it was counted waiting when it was stored */
+	sqlite3_stmt *st = ml__stmt(s, ST_PENDING_DEL);
+	if (!st)
+		return ml__sqlerr(s, "drop candidate", err);
 	sqlite3_bind_blob(st, 1, c->op.id.b, 32, SQLITE_STATIC);
+	if (f->pending)
+		f->pending--;
 	return ml__exec(s, st, "drop candidate", err);
 }
 
 /* Collects the chain from candidate i down its single leading path to its first valid signature. */
-static size_t chain_from(struct cand *c, size_t i, struct ml_op *out, size_t cap)
+static size_t chain_from(const struct cands *cs, size_t i, struct ml_op *out, size_t cap)
 {
 	size_t n = 0;
-	for (int k = (int)i; k >= 0 && n < cap; k = c[k].next) {
-		out[n++] = c[k].op;
-		if (c[k].valid)
-			break;
-		if (c[k].n_leads != 1)
+	for (int k = (int)i; k >= 0 && n < cap; k = cs->c[k].next) {
+		out[n] = cs->c[k].op;
+		out[n].raw = cs->c[k].raw;
+		out[n].raw_len = cs->c[k].raw_len;
+		n++;
+		if (cs->c[k].valid || cs->c[k].n_leads != 1)
 			break;
 	}
 	return n;
@@ -336,8 +459,8 @@ static size_t chain_from(struct cand *c, size_t i, struct ml_op *out, size_t cap
  * the feed at or after seq to `forks`, and re-judge the store.
  */
 static int fork_at(struct ml_store *s, struct feed *f, uint64_t seq, const struct ml_op *a,
-                   size_t na, const struct ml_op *b, size_t nb, struct ml_ingest_result *res,
-                   struct ml_buf *err)
+                   size_t na, const struct ml_op *b, size_t nb, struct item *items, size_t n_items,
+                   struct ml_ingest_result *res, struct ml_buf *err)
 {
 	struct ml_buf ev = ML_BUF_INIT;
 	int rc = ml_equiv_build(a, na, b, nb, &ev, NULL, NULL);
@@ -355,27 +478,25 @@ static int fork_at(struct ml_store *s, struct feed *f, uint64_t seq, const struc
 		rc = ml__exec(s, st, "store evidence", err);
 	}
 	ml_buf_release(&ev);
+	if (rc == ML_OK)
+		rc = fresh_store(s, err); /* so the moves below see every authentic op */
 	if (rc != ML_OK)
 		return rc;
-	char *msg = NULL;
-	char sql[512];
-	/* Both chains, authentic or candidate, leave the feed for `forks`. */
-	snprintf(sql, sizeof sql,
-	         "INSERT OR IGNORE INTO forks (id, feed, seq, raw) SELECT id, %lld, key & "
-	         "4294967295, raw"
-	         " FROM ops WHERE key >= %lld AND key <= %lld;"
-	         "INSERT OR IGNORE INTO forks (id, feed, seq, raw) SELECT id, feed, seq, raw FROM "
-	         "pending"
-	         " WHERE feed = %lld AND seq >= %llu;"
-	         "DELETE FROM missing WHERE op >= %lld AND op <= %lld;",
-	         (long long)f->id, (long long)OP_KEY(f->id, seq),
-	         (long long)OP_KEY(f->id, ML_STORE_MAX_SEQ), (long long)f->id,
-	         (unsigned long long)seq, (long long)OP_KEY(f->id, seq),
-	         (long long)OP_KEY(f->id, ML_STORE_MAX_SEQ));
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		sqlite3_free(msg);
-		return ml__sqlerr(s, "record fork", err);
+	/* This batch's candidates of the feed at or after seq go to `forks` too. */
+	for (size_t i = 0; i < n_items && rc == ML_OK; i++) {
+		if (!items[i].candidate || items[i].feed != f || items[i].op.seq < seq)
+			continue;
+		st = ml__stmt(s, ST_FORK_ADD);
+		sqlite3_bind_blob(st, 1, items[i].op.id.b, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, f->id);
+		sqlite3_bind_int64(st, 3, (int64_t)items[i].op.seq);
+		sqlite3_bind_blob(st, 4, items[i].p, (int)items[i].len, SQLITE_STATIC);
+		rc = ml__exec(s, st, "store fork", err);
+		items[i].candidate = false;
 	}
+	char *msg = NULL;
+	char sql[640];
+	int64_t lo = OP_KEY(f->id, seq), hi = OP_KEY(f->id, ML_STORE_MAX_SEQ);
 	/* Everything moved stops waiting. */
 	int64_t moved = 0;
 	sqlite3_stmt *q;
@@ -383,18 +504,25 @@ static int fork_at(struct ml_store *s, struct feed *f, uint64_t seq, const struc
 	    sql, sizeof sql,
 	    "SELECT (SELECT count(*) FROM ops WHERE key >= %lld AND key <= %lld AND status = 1)"
 	    " + (SELECT count(*) FROM pending WHERE feed = %lld AND seq >= %llu)",
-	    (long long)OP_KEY(f->id, seq), (long long)OP_KEY(f->id, ML_STORE_MAX_SEQ),
-	    (long long)f->id, (unsigned long long)seq);
+	    (long long)lo, (long long)hi, (long long)f->id, (unsigned long long)seq);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW)
 		moved = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
 	snprintf(sql, sizeof sql,
+	         "INSERT OR IGNORE INTO forks (id, feed, seq, raw) SELECT id, %lld, key & "
+	         "4294967295, raw"
+	         " FROM ops WHERE key >= %lld AND key <= %lld;"
+	         "INSERT OR IGNORE INTO forks (id, feed, seq, raw) SELECT id, feed, seq, raw FROM "
+	         "pending"
+	         " WHERE feed = %lld AND seq >= %llu;"
+	         "DELETE FROM missing WHERE op >= %lld AND op <= %lld;"
 	         "DELETE FROM ops WHERE key >= %lld AND key <= %lld;"
 	         "DELETE FROM pending WHERE feed = %lld AND seq >= %llu;",
-	         (long long)OP_KEY(f->id, seq), (long long)OP_KEY(f->id, ML_STORE_MAX_SEQ),
-	         (long long)f->id, (unsigned long long)seq);
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	         (long long)f->id, (long long)lo, (long long)hi, (long long)f->id,
+	         (unsigned long long)seq, (long long)lo, (long long)hi, (long long)lo,
+	         (long long)hi, (long long)f->id, (unsigned long long)seq);
+	if (rc == ML_OK && sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		sqlite3_free(msg);
 		return ml__sqlerr(s, "record fork", err);
 	}
@@ -415,8 +543,11 @@ static int fork_at(struct ml_store *s, struct feed *f, uint64_t seq, const struc
 		if (rc != ML_OK)
 			return rc;
 	}
-	if (f->judged_seq >= seq)
+	if (f->judged_seq >= seq) {
 		f->judged_seq = seq - 1;
+		f->judged_past = -1;
+	}
+	f->pending = 0;
 	f->dirty = true;
 	s->need_rebuild = true;
 	note(res, ML_EFORK, "ML_EFORK: the author of a feed signed two different ops at seq %llu",
@@ -424,139 +555,184 @@ static int fork_at(struct ml_store *s, struct feed *f, uint64_t seq, const struc
 	return ML_OK;
 }
 
-/*
- * Authenticates what the candidates of feed f allow: chains from the
- * authentic head that reach a valid signature become authentic; a second
- * such chain from the same position, or a signed chain beside the authentic
- * one, proves a fork.
- */
-static int authenticate(struct ml_store *s, struct feed *f, const struct item *items,
-                        size_t n_items, struct ml_ingest_result *res, struct ml_buf *err)
+/* The authentic side of a fork at x's seq: from there to its next signed op. */
+static int authentic_side(struct ml_store *s, struct feed *f, uint64_t from, struct ml_buf *bytes,
+                          struct ml_op *out, size_t *n, struct ml_buf *err)
 {
+	size_t ends[ML_BATCH_MAX];
+	struct ml_buf raw = ML_BUF_INIT;
+	*n = 0;
 	int rc = ML_OK;
-	for (int round = 0; round < 64 && rc == ML_OK; round++) {
-		if (f->fork_seq)
-			return ML_OK; /* nothing more is authenticated on a forked feed */
-		struct cand *c;
-		size_t n;
-		uint64_t low = f->auth_seq > ML_BATCH_MAX ? f->auth_seq - ML_BATCH_MAX : 0;
-		rc = load_cands(s, f, low, f->auth_seq + ML_BATCH_MAX, items, n_items, &c, &n, err);
-		if (rc != ML_OK) {
-			free_cands(c, n);
-			return rc;
-		}
-		struct ml_op *chain_a = ml_calloc(ML_BATCH_MAX, sizeof *chain_a);
-		struct ml_op *chain_b = ml_calloc(ML_BATCH_MAX, sizeof *chain_b);
-		struct ml_buf raw = ML_BUF_INIT;
+	for (uint64_t q = from; *n < ML_BATCH_MAX && q <= f->auth_seq && rc == ML_OK; q++) {
+		struct ml_op o;
+		if ((rc = read_op(s, f->id, q, &raw, &o, err)) != ML_OK ||
+		    (rc = ml_buf_add(bytes, raw.data, raw.len)) != ML_OK)
+			break;
+		ends[(*n)++] = bytes->len;
+		if (o.has_sig)
+			break;
+	}
+	size_t start = 0;
+	for (size_t k = 0; k < *n && rc == ML_OK; k++) {
+		ml_op_parse(bytes->data + start, ends[k] - start, &out[k], NULL);
+		start = ends[k];
+	}
+	ml_buf_release(&raw);
+	return rc;
+}
+
+/*
+ * Authenticates what feed f's candidates allow: the chain from the authentic
+ * head that reaches a valid signature becomes authentic; a second such chain
+ * from one position, or a signed chain beside the authentic one, proves a fork.
+ */
+static int authenticate(struct ml_store *s, struct feed *f, struct item *items, size_t n_items,
+                        struct ml_ingest_result *res, struct ml_buf *err)
+{
+	struct cands cs = {0};
+	struct ml_op *chain_a = NULL, *chain_b = NULL;
+	int rc = ML_OK;
+	for (int round = 0; round < 64 && rc == ML_OK && !f->fork_seq; round++) {
+		if ((rc = gather(s, f, items, n_items, &cs, err)) != ML_OK)
+			break;
 		bool progress = false;
-		if (!chain_a || !chain_b)
-			rc = ML_ENOMEM;
-		/* A candidate beside the authentic chain that reaches a valid signature is a fork.
-		 */
-		for (size_t i = 0; i < n && rc == ML_OK && !progress; i++) {
-			struct cand *x = &c[i];
-			if (!x->ok || !x->leads || x->op.seq > f->auth_seq)
+		/* A candidate beside the authentic chain that reaches a valid signature: a fork. */
+		for (size_t i = 0; i < cs.n && rc == ML_OK && !progress; i++) {
+			struct cand *x = &cs.c[i];
+			if (!x->leads || x->op.seq > f->auth_seq)
 				continue;
+			struct ml_buf raw = ML_BUF_INIT;
 			struct ml_op at, before;
-			struct ml_buf raw2 = ML_BUF_INIT;
 			bool attaches = x->op.seq == 1;
 			if (!attaches &&
-			    read_op(s, f->id, x->op.seq - 1, &raw2, &before, err) == ML_OK)
+			    read_op(s, f->id, x->op.seq - 1, &raw, &before, err) == ML_OK)
 				attaches = ml_hash_eq(&x->op.prev, &before.id) &&
 				           ml_hlc_cmp(x->op.hlc, before.hlc) > 0;
-			ml_buf_release(&raw2);
-			if (!attaches || read_op(s, f->id, x->op.seq, &raw, &at, err) != ML_OK ||
-			    ml_hash_eq(&at.id, &x->op.id))
+			bool differs = attaches &&
+			               read_op(s, f->id, x->op.seq, &raw, &at, err) == ML_OK &&
+			               !ml_hash_eq(&at.id, &x->op.id);
+			ml_buf_release(&raw);
+			if (!differs)
 				continue;
-			/* the authentic side: from this seq to its next signed op */
+			if (!chain_a && (!(chain_a = ml_calloc(ML_BATCH_MAX, sizeof *chain_a)) ||
+			                 !(chain_b = ml_calloc(ML_BATCH_MAX, sizeof *chain_b)))) {
+				rc = ML_ENOMEM;
+				break;
+			}
 			struct ml_buf side = ML_BUF_INIT;
-			size_t na = 0, *ends = ml_calloc(ML_BATCH_MAX, sizeof *ends);
-			for (uint64_t q = x->op.seq; ends && na < ML_BATCH_MAX && q <= f->auth_seq;
-			     q++) {
-				struct ml_op o;
-				if (read_op(s, f->id, q, &raw, &o, err) != ML_OK ||
-				    ml_buf_add(&side, raw.data, raw.len) != ML_OK)
-					break;
-				ends[na++] = side.len;
-				if (o.has_sig)
-					break;
-			}
-			size_t start = 0;
-			for (size_t k = 0; k < na; k++) {
-				ml_op_parse(side.data + start, ends[k] - start, &chain_a[k], NULL);
-				start = ends[k];
-			}
-			size_t nb = chain_from(c, i, chain_b, ML_BATCH_MAX);
-			if (na && chain_a[na - 1].has_sig && nb && chain_b[nb - 1].has_sig) {
-				rc = fork_at(s, f, x->op.seq, chain_a, na, chain_b, nb, res, err);
-				progress = true;
-			}
+			size_t na, nb = chain_from(&cs, i, chain_b, ML_BATCH_MAX);
+			rc = authentic_side(s, f, x->op.seq, &side, chain_a, &na, err);
+			if (rc == ML_OK && na && chain_a[na - 1].has_sig && nb && cs.c[i].leads)
+				rc = fork_at(s, f, x->op.seq, chain_a, na, chain_b, nb, items,
+				             n_items, res, err);
+			progress = true;
 			ml_buf_release(&side);
-			ml_free(ends);
 		}
-		/* From the head: follow the single leading chain; two of them are a fork. */
+		/* From the head: the single leading chain; two of them are a fork. */
 		int first = -1, count = 0;
-		for (size_t i = 0; i < n && rc == ML_OK && !progress; i++) {
-			struct cand *x = &c[i];
-			if (!x->ok || !x->leads || x->op.seq != f->auth_seq + 1)
+		for (size_t i = 0; i < cs.n && rc == ML_OK && !progress; i++) {
+			struct cand *x = &cs.c[i];
+			if (!x->leads || x->op.seq != f->auth_seq + 1)
 				continue;
 			bool attaches = f->auth_seq == 0
-			                    ? x->op.seq == 1
+			                    ? true
 			                    : ml_hash_eq(&x->op.prev, &f->auth_id) &&
 			                          ml_hlc_cmp(x->op.hlc, f->auth_hlc) > 0;
 			if (!attaches)
 				continue;
-			if (count++ == 0)
+			if (count++ == 0) {
 				first = (int)i;
-			else {
-				size_t na = chain_from(c, (size_t)first, chain_a, ML_BATCH_MAX);
-				size_t nb = chain_from(c, i, chain_b, ML_BATCH_MAX);
-				rc = fork_at(s, f, x->op.seq, chain_a, na, chain_b, nb, res, err);
-				progress = true;
+				continue;
 			}
+			if (!chain_a && (!(chain_a = ml_calloc(ML_BATCH_MAX, sizeof *chain_a)) ||
+			                 !(chain_b = ml_calloc(ML_BATCH_MAX, sizeof *chain_b)))) {
+				rc = ML_ENOMEM;
+				break;
+			}
+			size_t na = chain_from(&cs, (size_t)first, chain_a, ML_BATCH_MAX);
+			size_t nb = chain_from(&cs, i, chain_b, ML_BATCH_MAX);
+			rc = fork_at(s, f, x->op.seq, chain_a, na, chain_b, nb, items, n_items, res,
+			             err);
+			progress = true;
 		}
 		if (rc == ML_OK && !progress && count == 1) {
-			/* Walk the chain while it has one way on; authenticate up to its last
-			 * valid signature before it splits or ends. */
+			/* Walk the chain while it has one way on, to its last valid signature
+			 * before it splits or ends (a split is found in the next round). */
 			int k = first, last_valid = -1;
-			size_t steps = 0, unsigned_run = 0;
-			int split = -1;
-			for (; k >= 0 && steps < ML_BATCH_MAX * 4; steps++) {
-				if (c[k].valid) {
+			size_t unsigned_run = 0;
+			for (size_t steps = 0; k >= 0 && steps < 4 * ML_BATCH_MAX; steps++) {
+				if (cs.c[k].valid) {
 					last_valid = k;
 					unsigned_run = 0;
 				} else if (++unsigned_run >= ML_BATCH_MAX) {
 					break; /* an over-long unsigned run never authenticates */
 				}
-				if (c[k].n_leads > 1) {
-					split = k;
+				if (cs.c[k].n_leads > 1)
 					break;
-				}
-				k = c[k].next;
+				k = cs.c[k].next;
 			}
-			for (int i = first; last_valid >= 0 && rc == ML_OK; i = c[i].next) {
-				rc = promote(s, f, &c[i], err);
-				f->auth_seq = c[i].op.seq;
-				f->auth_id = c[i].op.id;
-				f->auth_hlc = c[i].op.hlc;
+			for (int i = first; last_valid >= 0 && rc == ML_OK; i = cs.c[i].next) {
+				rc = promote(s, f, &cs.c[i], items, err);
+				f->auth_seq = cs.c[i].op.seq;
+				f->auth_id = cs.c[i].op.id;
+				f->auth_hlc = cs.c[i].op.hlc;
 				f->dirty = true;
 				progress = true;
 				if (i == last_valid)
 					break;
 			}
-			(void)split; /* a split below the new head is found next round */
 		}
-		ml_buf_release(&raw);
-		ml_free(chain_a);
-		ml_free(chain_b);
-		free_cands(c, n);
 		if (!progress)
 			break;
+	}
+	cands_release(&cs);
+	ml_free(chain_a);
+	ml_free(chain_b);
+	return rc;
+}
+
+/* Keeps the batch's remaining candidates in the pending table for later batches. */
+static int keep_candidates(struct ml_store *s, struct item *items, size_t n, struct ml_buf *err)
+{
+	int rc = ML_OK;
+	for (size_t i = 0; i < n && rc == ML_OK; i++) {
+		struct item *it = &items[i];
+		if (!it->candidate)
+			continue;
+		sqlite3_stmt *st = ml__stmt(s, ST_PENDING_ADD);
+		if (!st)
+			return ml__sqlerr(s, "store op", err);
+		sqlite3_bind_blob(st, 1, it->op.id.b, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, it->feed->id);
+		sqlite3_bind_int64(st, 3, (int64_t)it->op.seq);
+		if (it->op.seq > 1)
+			sqlite3_bind_blob(st, 4, it->op.prev.b, 32, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, it->op.has_sig);
+		sqlite3_bind_blob(st, 6, it->p, (int)it->len, SQLITE_STATIC);
+		rc = ml__exec(s, st, "store op", err);
+		if (rc == ML_OK && sqlite3_changes(s->db)) {
+			it->feed->pending++;
+			it->feed->dirty = true;
+			s->waiting++;
+		}
 	}
 	return rc;
 }
 
 /* --- phase 4: judging in causal order ------------------------------------ */
+
+/* The batch item holding the authentic op at key, or NULL. */
+static const struct item *item_at(const struct item *items, size_t n, int64_t key, size_t *hint)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (*hint + k) % n;
+		if (items[i].key == key) {
+			*hint = i + 1;
+			return &items[i];
+		}
+	}
+	return NULL;
+}
 
 /* Judges f's authentic ops in order while their deps are judged. */
 static int judge_feed(struct ml_store *s, struct feed *f, const struct item *items, size_t n_items,
@@ -564,20 +740,21 @@ static int judge_feed(struct ml_store *s, struct feed *f, const struct item *ite
 {
 	int rc = ML_OK;
 	struct ml_buf raw = ML_BUF_INIT;
+	size_t hint = 0;
 	while (rc == ML_OK && f->judged_seq < f->auth_seq) {
 		int64_t key = OP_KEY(f->id, f->judged_seq + 1);
 		struct ml_op op;
-		if ((rc = read_op(s, f->id, f->judged_seq + 1, &raw, &op, err)) != ML_OK)
-			break;
-		const struct item *it = batch_item(items, n_items, &op.id);
+		const struct item *it = item_at(items, n_items, key, &hint);
 		if (it)
 			op = it->op;
+		else if ((rc = read_op(s, f->id, f->judged_seq + 1, &raw, &op, err)) != ML_OK)
+			break;
 		/* Every dep must be judged first; a dep at a forked position counts as judged. */
 		bool blocked = false;
 		for (size_t d = 0; d < op.ndeps && !blocked && rc == ML_OK; d++) {
 			struct ml_hash dep = ml_op_dep(&op, d);
-			int64_t dkey;
-			int status;
+			int64_t dkey = 0;
+			int status = 0;
 			int q = find_op(s, &dep, &dkey, &status, err);
 			if (q == ML_OK && status >= OP_APPLIED)
 				continue;
@@ -596,15 +773,20 @@ static int judge_feed(struct ml_store *s, struct feed *f, const struct item *ite
 			sqlite3_bind_blob(st, 1, dep.b, 32, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(st, 2, key);
 			rc = ml__exec(s, st, "record missing op", err);
+			s->n_missing++;
 		}
 		if (blocked || rc != ML_OK)
 			break;
-		rc = ml__judge(s, key, &op, res, err);
+		int64_t past;
+		rc = ml__judge(s, key, &op, f->judged_seq ? f->judged_past : 0, &past, res, err);
 		if (rc != ML_OK)
 			break;
 		f->judged_seq++;
+		f->judged_past = past;
 		f->dirty = true;
 		s->waiting--;
+		if (!s->n_missing)
+			continue;
 		/* Release the ops waiting for this one. */
 		sqlite3_stmt *st = ml__stmt(s, ST_MISSING_TAKE);
 		if (!st) {
@@ -612,16 +794,18 @@ static int judge_feed(struct ml_store *s, struct feed *f, const struct item *ite
 			break;
 		}
 		sqlite3_bind_blob(st, 1, op.id.b, 32, SQLITE_TRANSIENT);
-		bool any = false;
+		size_t released = 0;
 		while (rc == ML_OK && sqlite3_step(st) == SQLITE_ROW) {
-			any = true;
+			released++;
 			rc = feed_list_add(wake, (int64_t)OP_KEY_FEED(sqlite3_column_int64(st, 0)));
 		}
 		sqlite3_reset(st);
-		if (any && rc == ML_OK) {
+		if (released && rc == ML_OK) {
 			st = ml__stmt(s, ST_MISSING_DEL);
 			sqlite3_bind_blob(st, 1, op.id.b, 32, SQLITE_TRANSIENT);
 			rc = ml__exec(s, st, "clear missing", err);
+			s->n_missing -=
+			    released < (size_t)s->n_missing ? (int64_t)released : s->n_missing;
 		}
 	}
 	ml_buf_release(&raw);
@@ -630,9 +814,10 @@ static int judge_feed(struct ml_store *s, struct feed *f, const struct item *ite
 
 /* --- the transaction ------------------------------------------------------ */
 
-static int store_item(struct ml_store *s, struct item *it, uint64_t now_ms,
+static int store_item(struct ml_store *s, struct item *items, size_t idx, uint64_t now_ms,
                       struct feed_list *touched, struct ml_ingest_result *res, struct ml_buf *err)
 {
+	struct item *it = &items[idx];
 	struct ml_buf msg = ML_BUF_INIT;
 	int rc = ML_OK;
 	const struct ml_op *op = &it->op;
@@ -667,25 +852,45 @@ static int store_item(struct ml_store *s, struct item *it, uint64_t now_ms,
 		res->refused++;
 		goto out;
 	}
-	int64_t key;
-	int status;
-	if ((rc = find_op(s, &op->id, &key, &status, err)) == ML_OK ||
-	    (rc == ML_ENOTFOUND && (rc = find_in(s, ST_PENDING_FIND, &op->id, err)) == ML_OK) ||
-	    (rc == ML_ENOTFOUND && (rc = find_in(s, ST_FORK_FIND, &op->id, err)) == ML_OK)) {
-		res->duplicate++;
-		rc = ML_OK;
-		goto out;
-	}
-	if (rc != ML_ENOTFOUND)
-		goto out;
 	struct ml_feed_id fid = ml_feed_of(op);
 	struct feed *f;
 	if ((rc = ml__feed_get(s, &fid, true, &f, err)) != ML_OK)
 		goto out;
-	sqlite3_stmt *st;
+	it->feed = f;
+	/* Duplicates: the same op earlier in this batch, authentic, pending or forked. */
+	for (size_t k = 0; k < idx; k++) {
+		if (items[k].rc == ML_OK && items[k].feed == f && items[k].op.seq == op->seq &&
+		    ml_hash_eq(&items[k].op.id, &op->id)) {
+			res->duplicate++;
+			goto out;
+		}
+	}
+	if (op->seq <= f->auth_seq) {
+		struct ml_buf raw = ML_BUF_INIT;
+		struct ml_op at;
+		rc = read_op(s, f->id, op->seq, &raw, &at, err);
+		bool same = rc == ML_OK && ml_hash_eq(&at.id, &op->id);
+		ml_buf_release(&raw);
+		if (rc != ML_OK && rc != ML_ENOTFOUND)
+			goto out;
+		rc = ML_OK;
+		if (same) {
+			res->duplicate++;
+			goto out;
+		}
+	}
+	if ((f->pending && (rc = find_in(s, ST_PENDING_FIND, &op->id, err)) == ML_OK) ||
+	    (f->fork_seq && (rc = find_in(s, ST_FORK_FIND, &op->id, err)) == ML_OK)) {
+		res->duplicate++;
+		rc = ML_OK;
+		goto out;
+	}
+	if (rc != ML_OK && rc != ML_ENOTFOUND)
+		goto out;
+	rc = ML_OK;
 	if (f->fork_seq && op->seq >= f->fork_seq) {
 		/* Kept as evidence of the fork, never judged. */
-		st = ml__stmt(s, ST_FORK_ADD);
+		sqlite3_stmt *st = ml__stmt(s, ST_FORK_ADD);
 		if (!st) {
 			rc = ml__sqlerr(s, "store fork", err);
 			goto out;
@@ -702,25 +907,7 @@ static int store_item(struct ml_store *s, struct item *it, uint64_t now_ms,
 			rc = feed_list_add(touched, f->id); /* ops waiting for it can move */
 		goto out;
 	}
-	st = ml__stmt(s, ST_PENDING_ADD);
-	if (!st) {
-		rc = ml__sqlerr(s, "store op", err);
-		goto out;
-	}
-	sqlite3_bind_blob(st, 1, op->id.b, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, f->id);
-	sqlite3_bind_int64(st, 3, (int64_t)op->seq);
-	if (op->seq > 1)
-		sqlite3_bind_blob(st, 4, op->prev.b, 32, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, op->has_sig);
-	sqlite3_bind_blob(st, 6, it->p, (int)it->len, SQLITE_STATIC);
-	if ((rc = ml__exec(s, st, "store op", err)) != ML_OK)
-		goto out;
-	if (op->seq > f->top_seq) {
-		f->top_seq = op->seq;
-		f->dirty = true;
-	}
-	s->waiting++;
+	it->candidate = true;
 	rc = feed_list_add(touched, f->id);
 out:
 	ml_buf_release(&msg);
@@ -765,13 +952,7 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 	}
 	struct feed_list touched = {0}, wake = {0};
 	for (size_t i = 0; i < n && rc == ML_OK; i++)
-		rc = store_item(s, &items[i], now_ms, &touched, res, err);
-	if (rc == ML_OK && s->waiting > ML_STORE_MAX_WAITING)
-		rc = ml_errf(
-		    err, ML_EAGAIN,
-		    "%lld ops would wait for missing ops, more than the %d allowed; send the "
-		    "missing ops first",
-		    (long long)s->waiting, ML_STORE_MAX_WAITING);
+		rc = store_item(s, items, i, now_ms, &touched, res, err);
 	for (size_t i = 0; i < touched.n && rc == ML_OK; i++) {
 		struct feed *f;
 		rc = ml__feed_by_id(s, touched.ids[i], &f, err);
@@ -782,6 +963,14 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 		if (rc == ML_OK && f->fork_seq)
 			rc = wake_fork_waiters(s, f->id, &wake, err);
 	}
+	if (rc == ML_OK)
+		rc = keep_candidates(s, items, n, err);
+	if (rc == ML_OK && s->waiting > ML_STORE_MAX_WAITING)
+		rc = ml_errf(
+		    err, ML_EAGAIN,
+		    "%lld ops would wait for missing ops, more than the %d allowed; send the "
+		    "missing ops first",
+		    (long long)s->waiting, ML_STORE_MAX_WAITING);
 	/* Judge until nothing more can move. */
 	while (wake.next < wake.n && rc == ML_OK) {
 		struct feed *f;
@@ -789,6 +978,8 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 		if (rc == ML_OK)
 			rc = judge_feed(s, f, items, n, &wake, res, err);
 	}
+	if (rc == ML_OK)
+		rc = fresh_store(s, err);
 	if (rc == ML_OK && s->need_rebuild && !s->rebuilding) {
 		rc = ml__rebuild_locked(s, err);
 		res->rebuilt = rc == ML_OK;
@@ -816,6 +1007,7 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 		s->need_rebuild = false;
 		ml__revs_load(s, NULL);
 	}
+	fresh_clear(s);
 	res->waiting = (size_t)(s->waiting > 0 ? s->waiting : 0);
 	ml_free(touched.ids);
 	ml_free(wake.ids);

@@ -115,6 +115,9 @@ int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_
 		m->has_number = num && strlen((const char *)num) == 12;
 		if (m->has_number)
 			memcpy(m->number, num, 13);
+		const unsigned char *idn = sqlite3_column_text(st, 7);
+		snprintf(m->id_number, sizeof m->id_number, "%s", idn ? (const char *)idn : "");
+		m->n_conflicts = sqlite3_column_int(st, 8);
 	}
 	sqlite3_reset(st);
 	if (q == SQLITE_DONE)
@@ -156,9 +159,41 @@ int ml__member_in_past(struct judge *j, const struct ml_hash *member)
 		return ml__reject(j, ML_ETOOBIG,
 		                  "member %s... has %d ops, the most one member may have", x,
 		                  ML_MEMBER_MAX_ENTRIES);
-	if ((rc = fold_in_past(j)) != ML_OK)
-		return rc;
 	j->have_member = true;
+	if (j->m.has_transfers) {
+		/* Where the member is managed depends on which transfers were approved in
+		 * the past: fold what the past holds. */
+		if ((rc = fold_in_past(j)) != ML_OK)
+			return rc;
+		if (j->mview.state == ML_REC_UNKNOWN)
+			return ml__reject(j, ML_EFIELD,
+			                  "member %s... has no creating op in its past", x);
+		return ML_OK;
+	}
+	/* Never transferred: managed where it was entered; numbered if an approval in
+	 * the past carried a number.  No fold needed. */
+	ml_member_view_release(&j->mview);
+	memset(&j->mview, 0, sizeof j->mview);
+	j->mview.state = ML_REC_UNKNOWN;
+	for (size_t i = 0; i < j->m.n; i++) {
+		const struct ml_member_entry *e = &j->m.e[i];
+		if (!ml__in_past(j, j->m.at[i]))
+			continue;
+		if ((ml_optype_info(e->type)->flags & ML_OTF_CREATES) &&
+		    ml_hash_eq(&e->stamp.id, member)) {
+			j->mview.unit = j->mview.create_unit = e->unit;
+			j->mview.state = ML_REC_DRAFT;
+		} else if (e->type == ML_OT_MEMBER_APPROVE && !j->mview.has_number) {
+			struct ml_body b;
+			const char *num;
+			size_t n;
+			if (ml_body_parse(&b, e->body, e->body_len, NULL) == ML_OK &&
+			    ml_body_text(&b, "number", &num, &n, NULL) == ML_OK && n == 12) {
+				j->mview.has_number = true;
+				memcpy(j->mview.number, num, 12);
+			}
+		}
+	}
 	if (j->mview.state == ML_REC_UNKNOWN)
 		return ml__reject(j, ML_EFIELD, "member %s... has no creating op in its past", x);
 	return ML_OK;
@@ -284,16 +319,20 @@ static const char *conflict_kind(enum ml_member_conflict_kind k)
 static int update_duplicates(struct ml_store *s, const struct ml_hash *id, const char *idnum,
                              struct ml_buf *err)
 {
-	sqlite3_stmt *st = ml__stmt(s, ST_DUPLICATE_DEL_MEMBER);
-	if (!st)
-		return ml__sqlerr(s, "update duplicates", err);
-	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
-	int rc = ml__exec(s, st, "update duplicates", err);
+	int rc = ML_OK;
+	for (int which = 0; which < 2 && rc == ML_OK; which++) {
+		sqlite3_stmt *st =
+		    ml__stmt(s, which ? ST_DUPLICATE_DEL_MEMBER_B : ST_DUPLICATE_DEL_MEMBER);
+		if (!st)
+			return ml__sqlerr(s, "update duplicates", err);
+		sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+		rc = ml__exec(s, st, "update duplicates", err);
+	}
 	if (rc != ML_OK || !idnum || !*idnum)
 		return rc;
 	struct ml_hash others[64];
 	size_t n = 0;
-	st = ml__stmt(s, ST_MEMBER_BY_IDNUM);
+	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_BY_IDNUM);
 	if (!st)
 		return ml__sqlerr(s, "find duplicates", err);
 	sqlite3_bind_text(st, 1, idnum, -1, SQLITE_STATIC);
@@ -318,16 +357,20 @@ static int update_duplicates(struct ml_store *s, const struct ml_hash *id, const
 static int update_number_conflicts(struct ml_store *s, const struct ml_hash *id, const char *number,
                                    struct ml_buf *err)
 {
-	sqlite3_stmt *st = ml__stmt(s, ST_CONFLICT_DEL_NUMBER);
-	if (!st)
-		return ml__sqlerr(s, "update conflicts", err);
-	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
-	int rc = ml__exec(s, st, "update conflicts", err);
+	int rc = ML_OK;
+	for (int which = 0; which < 2 && rc == ML_OK; which++) {
+		sqlite3_stmt *st =
+		    ml__stmt(s, which ? ST_CONFLICT_DEL_NUMBER_B : ST_CONFLICT_DEL_NUMBER);
+		if (!st)
+			return ml__sqlerr(s, "update conflicts", err);
+		sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+		rc = ml__exec(s, st, "update conflicts", err);
+	}
 	if (rc != ML_OK || !number)
 		return rc;
 	struct ml_hash others[16];
 	size_t n = 0;
-	st = ml__stmt(s, ST_MEMBER_BY_NUMBER);
+	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_BY_NUMBER);
 	if (!st)
 		return ml__sqlerr(s, "find numbers", err);
 	sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
@@ -439,6 +482,7 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 			                  SQLITE_STATIC);
 		sqlite3_bind_blob(st, 15, v.draft.data, (int)v.draft.len, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 16, m->entries.data, (int)m->entries.len, SQLITE_STATIC);
+		sqlite3_bind_int(st, 17, (int)v.n_conflicts);
 		rc = ml__exec(s, st, "update member", err);
 	}
 	/* The search index follows the folded name. */
@@ -456,12 +500,13 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 			rc = ml__exec(s, st, "update search", err);
 		}
 	}
-	if (rc == ML_OK)
+	/* Duplicates follow the ID number: re-derive them only when it changed. */
+	if (rc == ML_OK && strcmp(idnum, m->id_number) != 0)
 		rc = update_duplicates(s, &m->id, idnum, err);
 	if (rc == ML_OK && (v.has_number != m->has_number ||
 	                    (v.has_number && memcmp(v.number, m->number, 12) != 0)))
 		rc = update_number_conflicts(s, &m->id, v.has_number ? v.number : NULL, err);
-	if (rc == ML_OK) {
+	if (rc == ML_OK && (m->n_conflicts || v.n_conflicts)) {
 		st = ml__stmt(s, ST_CONFLICT_DEL_SUBJECT);
 		sqlite3_bind_blob(st, 1, m->id.b, 32, SQLITE_STATIC);
 		rc = ml__exec(s, st, "update conflicts", err);

@@ -37,8 +37,9 @@ struct feed {
 	uint64_t auth_seq; /* ops 1..auth_seq are authentic */
 	struct ml_hash auth_id;
 	struct ml_hlc auth_hlc;
-	uint64_t top_seq;    /* highest seq of a pending candidate seen */
+	uint64_t pending;    /* candidates of this feed in the pending table */
 	uint64_t judged_seq; /* ops 1..judged_seq are judged */
+	int64_t judged_past; /* frontier id of the op at judged_seq's past */
 	uint64_t fork_seq;   /* 0, or the first seq two authentic ops claim */
 	bool dirty;
 	bool is_new;
@@ -57,6 +58,7 @@ enum stmt_id {
 	ST_OP_BY_IDP,
 	ST_OP_BY_KEY,
 	ST_OP_INSERT,
+	ST_OP_INSERT_JUDGED,
 	ST_OP_DEL_FROM,
 	ST_OP_SET_STATUS,
 	ST_OP_JUDGE,
@@ -107,6 +109,8 @@ enum stmt_id {
 	ST_DUPLICATE_DEL_MEMBER,
 	ST_DUPLICATE_DECIDE,
 	ST_CONFLICT_DEL_NUMBER,
+	ST_CONFLICT_DEL_NUMBER_B,
+	ST_DUPLICATE_DEL_MEMBER_B,
 	ST_DIRECTIVE_ADD,
 	ST_COUNT
 };
@@ -140,7 +144,8 @@ struct ml_store {
 	struct ml_hash net;
 	enum ml_org org;
 	int64_t next_eval;
-	int64_t waiting; /* ops unverified or waiting */
+	int64_t waiting;   /* candidates in pending, and authentic ops not yet judged */
+	int64_t n_missing; /* rows in the missing table */
 
 	/* feeds touched by the running transaction */
 	struct feed **feeds;
@@ -159,6 +164,21 @@ struct ml_store {
 	size_t n_cands, cap_cands;
 
 	struct ml_cache *cache; /* cache.h */
+
+	/*
+	 * Ops authenticated in the running transaction, not yet in the ops table:
+	 * each row is written once, with its verdict, when the op is judged (or as
+	 * waiting when the transaction ends first).
+	 */
+	struct fresh {
+		int64_t key;
+		struct ml_hash id;
+		const uint8_t *raw;
+		size_t len;
+		uint8_t *copy; /* owned bytes when raw is not a batch item's */
+		bool stored;
+	} * fresh;
+	size_t n_fresh, cap_fresh;
 
 	/* recently used frontiers */
 	struct {
@@ -218,9 +238,11 @@ int ml__revs_load(struct ml_store *s, struct ml_buf *err);
 /*
  * Judging (eval.c): judges the authentic op `op` stored at key, whose prev and
  * deps are all judged; records the verdict and applies its effects.
+ * prev_past is the frontier id of the prev op's past (-1: look it up); the op's
+ * own past id goes to *past_out (optional).
  */
-int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, struct ml_ingest_result *res,
-              struct ml_buf *err);
+int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t prev_past,
+              int64_t *past_out, struct ml_ingest_result *res, struct ml_buf *err);
 
 /*
  * ml_store_ingest with a choice: all_or_nothing stores nothing unless every op
@@ -229,6 +251,9 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, struct ml
 int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
                uint64_t now_ms, bool all_or_nothing, struct ml_ingest_result *res,
                struct ml_buf *err);
+
+/* The fresh op at key, or NULL (see struct fresh). */
+struct fresh *ml__fresh_at(struct ml_store *s, int64_t key);
 
 /* Rebuild (rebuild.c), inside an open transaction. */
 int ml__rebuild_locked(struct ml_store *s, struct ml_buf *err);

@@ -156,14 +156,10 @@ int ml__apply_revoke(struct judge *j, struct ml_buf *err)
 	}
 	if (ml__rev_in_effect(s, &j->op->id))
 		return write_cuts(j, err);
-	if (s->n_cands == s->cap_cands) {
-		size_t cap = s->cap_cands ? 2 * s->cap_cands : 8;
-		struct rev_candidate *c = ml_realloc(s->cands, cap * sizeof *c);
-		if (!c)
-			return ML_ENOMEM;
-		s->cands = c;
-		s->cap_cands = cap;
-	}
+	struct rev_candidate *c = ml_grow(s->cands, &s->cap_cands, s->n_cands + 1, sizeof *c, 8);
+	if (!c)
+		return ML_ENOMEM;
+	s->cands = c;
 	s->cands[s->n_cands++] = (struct rev_candidate){j->stamp, j->key};
 	return ML_OK;
 }
@@ -186,15 +182,12 @@ static int pass(struct ml_store *s, struct ml_buf *err)
 	int64_t *keys = NULL;
 	size_t n = 0, cap = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 1024;
-			int64_t *k = ml_realloc(keys, cap * sizeof *k);
-			if (!k) {
-				rc = ML_ENOMEM;
-				break;
-			}
-			keys = k;
+		int64_t *k = ml_grow(keys, &cap, n + 1, sizeof *k, 1024);
+		if (!k) {
+			rc = ML_ENOMEM;
+			break;
 		}
+		keys = k;
 		keys[n++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_finalize(st);
@@ -218,7 +211,7 @@ static int pass(struct ml_store *s, struct ml_buf *err)
 		sqlite3_reset(q);
 		struct ml_op op;
 		if (rc == ML_OK && ml_op_parse(raw.data, raw.len, &op, NULL) == ML_OK)
-			rc = ml__judge(s, keys[i], &op, &res, err);
+			rc = ml__judge(s, keys[i], &op, -1, NULL, &res, err);
 	}
 	ml_buf_release(&raw);
 	ml_free(keys);
@@ -293,6 +286,15 @@ int ml__rebuild_locked(struct ml_store *s, struct ml_buf *err)
 		rc = ml__exec(s, st, "record verdict", err);
 	}
 	ml_free(decided);
+	/* The passes gave ops new pasts: the feeds' cached pasts of their judged
+	 * heads are stale; -1 makes the next judgement read the head's row. */
+	if (rc == ML_OK &&
+	    sqlite3_exec(s->db, "UPDATE feeds SET judged_past = -1", NULL, NULL, NULL) != SQLITE_OK)
+		rc = ml__sqlerr(s, "reset feed pasts", err);
+	for (size_t i = 0; i < s->n_feeds; i++) {
+		s->feeds[i]->judged_past = -1;
+		s->feeds[i]->dirty = true;
+	}
 	s->n_cands = 0;
 	s->rebuilding = false;
 	s->need_rebuild = false;

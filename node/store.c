@@ -12,6 +12,7 @@
 #include "crdt/err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,7 +25,7 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS feeds ("
     " id INTEGER PRIMARY KEY, author BLOB NOT NULL, unit BLOB NOT NULL, lane INTEGER NOT NULL,"
     " auth_seq INTEGER NOT NULL, auth_id BLOB, auth_ms INTEGER, auth_c INTEGER,"
-    " top_seq INTEGER NOT NULL, judged_seq INTEGER NOT NULL,"
+    " pending INTEGER NOT NULL, judged_seq INTEGER NOT NULL, judged_past INTEGER NOT NULL,"
     " fork_seq INTEGER NOT NULL,"
     " UNIQUE (author, unit, lane));"
     "CREATE TABLE IF NOT EXISTS ops ("
@@ -71,7 +72,8 @@ static const char schema_sql[] =
     " rid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, unit BLOB, create_unit BLOB, state TEXT,"
     " status TEXT, number TEXT, full_name TEXT, id_number TEXT, name_fold TEXT,"
     " first_approval_ms INTEGER, pending INTEGER, origin TEXT, created_feed INTEGER,"
-    " created_seq INTEGER, has_transfers INTEGER, official BLOB, draft BLOB, entries BLOB);"
+    " created_seq INTEGER, has_transfers INTEGER, official BLOB, draft BLOB, entries BLOB,"
+    " n_conflicts INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS members_unit ON members (unit, state);"
     "CREATE INDEX IF NOT EXISTS members_id_number ON members (id_number);"
     "CREATE INDEX IF NOT EXISTS members_number ON members (number) WHERE number IS NOT NULL;"
@@ -79,8 +81,11 @@ static const char schema_sql[] =
     " content_rowid='rid', tokenize='unicode61 remove_diacritics 0');"
     "CREATE TABLE IF NOT EXISTS conflicts (kind TEXT, subject BLOB, a BLOB, b BLOB,"
     " PRIMARY KEY (kind, subject, a, b)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS conflicts_subject ON conflicts (subject);"
+    "CREATE INDEX IF NOT EXISTS conflicts_b ON conflicts (b);"
     "CREATE TABLE IF NOT EXISTS duplicates (a BLOB, b BLOB, id_number TEXT,"
     " PRIMARY KEY (a, b)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS duplicates_b ON duplicates (b);"
     "CREATE TABLE IF NOT EXISTS duplicate_decisions (a BLOB, b BLOB, decision TEXT, stamp BLOB,"
     " op BLOB, PRIMARY KEY (a, b)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS directives (op BLOB PRIMARY KEY, unit BLOB, title TEXT,"
@@ -93,19 +98,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-	[ST_FEED_GET] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, top_seq, judged_seq, fork_seq,"
-		" author, unit, lane FROM feeds WHERE author = ?1 AND unit = ?2 AND lane = ?3",
-	[ST_FEED_GET_ID] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, top_seq, judged_seq, fork_seq,"
-		" author, unit, lane FROM feeds WHERE id = ?1",
-	[ST_FEED_INSERT] = "INSERT INTO feeds (author, unit, lane, auth_seq, top_seq, judged_seq, fork_seq)"
-		" VALUES (?1, ?2, ?3, 0, 0, 0, 0)",
+	[ST_FEED_GET] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, pending, judged_seq, fork_seq,"
+		" author, unit, lane, judged_past FROM feeds WHERE author = ?1 AND unit = ?2 AND lane = ?3",
+	[ST_FEED_GET_ID] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, pending, judged_seq, fork_seq,"
+		" author, unit, lane, judged_past FROM feeds WHERE id = ?1",
+	[ST_FEED_INSERT] = "INSERT INTO feeds (author, unit, lane, auth_seq, pending, judged_seq,"
+		" judged_past, fork_seq) VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0)",
 	[ST_FEED_UPDATE] = "UPDATE feeds SET auth_seq = ?2, auth_id = ?3, auth_ms = ?4, auth_c = ?5,"
-		" top_seq = ?6, judged_seq = ?7, fork_seq = ?8 WHERE id = ?1",
+		" pending = ?6, judged_seq = ?7, fork_seq = ?8, judged_past = ?9 WHERE id = ?1",
 	[ST_OP_BY_IDP] = "SELECT key, status, id FROM ops WHERE idp = ?1",
 	[ST_OP_BY_KEY] = "SELECT id, status, raw, past, code FROM ops WHERE key = ?1",
 	[ST_OP_INSERT] = "INSERT INTO ops (key, idp, id, status, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_OP_DEL_FROM] = "DELETE FROM ops WHERE key >= ?1 AND key <= ?2",
 	[ST_OP_SET_STATUS] = "UPDATE ops SET status = ?2, code = ?3, reason = ?4 WHERE key = ?1",
+	[ST_OP_INSERT_JUDGED] = "INSERT INTO ops (key, idp, id, status, code, reason, eval, past, type,"
+		" target, raw) VALUES (?1, ?9, ?10, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?11)",
 	[ST_OP_JUDGE] = "UPDATE ops SET status = ?2, code = ?3, reason = ?4, eval = ?5, past = ?6,"
 		" type = ?7, target = ?8 WHERE key = ?1",
 	[ST_OP_RANGE] = "SELECT key, id, status, raw FROM ops WHERE key > ?1 AND key <= ?2 ORDER BY key",
@@ -157,25 +164,28 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_RANGES_OF] = "SELECT start, count, feed, seq FROM ranges WHERE unit = ?1",
 	[ST_RANGES_BY] = "SELECT start, count, feed, seq, op, stamp FROM ranges WHERE by_unit = ?1",
 	[ST_MEMBER_GET] = "SELECT rid, created_feed, created_seq, has_transfers, entries, name_fold,"
-		" number FROM members WHERE id = ?1",
+		" number, id_number, n_conflicts FROM members WHERE id = ?1",
 	[ST_MEMBER_INSERT] = "INSERT INTO members (id, created_feed, created_seq, has_transfers, entries)"
 		" VALUES (?1, ?2, ?3, 0, ?4)",
 	[ST_MEMBER_UPDATE] = "UPDATE members SET unit = ?2, create_unit = ?3, state = ?4, status = ?5,"
 		" number = ?6, full_name = ?7, id_number = ?8, name_fold = ?9, first_approval_ms = ?10,"
 		" pending = ?11, origin = ?12, has_transfers = ?13, official = ?14, draft = ?15,"
-		" entries = ?16 WHERE rid = ?1",
+		" entries = ?16, n_conflicts = ?17 WHERE rid = ?1",
 	[ST_MEMBER_BY_IDNUM] = "SELECT id FROM members WHERE id_number = ?1 AND id != ?2",
 	[ST_MEMBER_BY_NUMBER] = "SELECT id FROM members WHERE number = ?1 AND id != ?2",
 	[ST_SEARCH_ADD] = "INSERT INTO member_search (rowid, name_fold) VALUES (?1, ?2)",
 	[ST_SEARCH_DEL] = "INSERT INTO member_search (member_search, rowid, name_fold) VALUES ('delete', ?1, ?2)",
 	[ST_CONFLICT_ADD] = "INSERT OR IGNORE INTO conflicts (kind, subject, a, b) VALUES (?1, ?2, ?3, ?4)",
-	[ST_CONFLICT_DEL_SUBJECT] = "DELETE FROM conflicts WHERE subject = ?1 AND kind LIKE 'member_%'",
+	[ST_CONFLICT_DEL_SUBJECT] = "DELETE FROM conflicts WHERE subject = ?1 AND kind >= 'member_'"
+		" AND kind < 'member`'",
 	[ST_DUPLICATE_ADD] = "INSERT OR IGNORE INTO duplicates (a, b, id_number) VALUES (?1, ?2, ?3)",
-	[ST_DUPLICATE_DEL_MEMBER] = "DELETE FROM duplicates WHERE a = ?1 OR b = ?1",
+	[ST_DUPLICATE_DEL_MEMBER] = "DELETE FROM duplicates WHERE a = ?1",
 	[ST_DUPLICATE_DECIDE] = "INSERT INTO duplicate_decisions (a, b, decision, stamp, op)"
 		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (a, b) DO UPDATE SET decision = ?3, stamp = ?4,"
 		" op = ?5 WHERE stamp < ?4",
-	[ST_CONFLICT_DEL_NUMBER] = "DELETE FROM conflicts WHERE kind = 'number_shared' AND (a = ?1 OR b = ?1)",
+	[ST_CONFLICT_DEL_NUMBER] = "DELETE FROM conflicts WHERE kind = 'number_shared' AND a = ?1",
+	[ST_CONFLICT_DEL_NUMBER_B] = "DELETE FROM conflicts WHERE kind = 'number_shared' AND b = ?1",
+	[ST_DUPLICATE_DEL_MEMBER_B] = "DELETE FROM duplicates WHERE b = ?1",
 	[ST_DIRECTIVE_ADD] = "INSERT OR IGNORE INTO directives (op, unit, title, date, reference)"
 		" VALUES (?1, ?2, ?3, ?4, ?5)",
 };
@@ -254,24 +264,21 @@ static void feed_from_row(sqlite3_stmt *st, struct feed *f)
 		memcpy(f->auth_id.b, sqlite3_column_blob(st, 2), 32);
 	f->auth_hlc.ms = (uint64_t)sqlite3_column_int64(st, 3);
 	f->auth_hlc.c = (uint32_t)sqlite3_column_int64(st, 4);
-	f->top_seq = (uint64_t)sqlite3_column_int64(st, 5);
+	f->pending = (uint64_t)sqlite3_column_int64(st, 5);
 	f->judged_seq = (uint64_t)sqlite3_column_int64(st, 6);
 	f->fork_seq = (uint64_t)sqlite3_column_int64(st, 7);
 	memcpy(f->key.author.b, sqlite3_column_blob(st, 8), 32);
 	memcpy(f->key.unit.b, sqlite3_column_blob(st, 9), 32);
 	f->key.lane = (enum ml_lane)sqlite3_column_int(st, 10);
+	f->judged_past = sqlite3_column_int64(st, 11);
 }
 
 static int cache_add(struct ml_store *s, struct feed *f)
 {
-	if (s->n_feeds == s->cap_feeds) {
-		size_t cap = s->cap_feeds ? 2 * s->cap_feeds : 64;
-		struct feed **p = ml_realloc(s->feeds, cap * sizeof *p);
-		if (!p)
-			return ML_ENOMEM;
-		s->feeds = p;
-		s->cap_feeds = cap;
-	}
+	struct feed **p = ml_grow(s->feeds, &s->cap_feeds, s->n_feeds + 1, sizeof *p, 64);
+	if (!p)
+		return ML_ENOMEM;
+	s->feeds = p;
 	s->feeds[s->n_feeds++] = f;
 	return ML_OK;
 }
@@ -388,9 +395,10 @@ int ml__feeds_flush(struct ml_store *s, struct ml_buf *err)
 		sqlite3_bind_blob(st, 3, f->auth_id.b, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, (int64_t)f->auth_hlc.ms);
 		sqlite3_bind_int64(st, 5, f->auth_hlc.c);
-		sqlite3_bind_int64(st, 6, (int64_t)f->top_seq);
+		sqlite3_bind_int64(st, 6, (int64_t)f->pending);
 		sqlite3_bind_int64(st, 7, (int64_t)f->judged_seq);
 		sqlite3_bind_int64(st, 8, (int64_t)f->fork_seq);
+		sqlite3_bind_int64(st, 9, f->judged_past);
 		rc = ml__exec(s, st, "write feed", err);
 		f->dirty = false;
 	}
@@ -465,6 +473,38 @@ int ml__frontier_load(struct ml_store *s, int64_t id, struct ml_frontier *f, str
 	return rc;
 }
 
+/* --- statement statistics (MEMBERLOG_SQL_STATS=1, a debugging aid) --------- */
+
+struct sql_stat {
+	const char *sql;
+	unsigned long count;
+};
+static struct sql_stat sql_stats[256];
+
+static int trace_stmt(unsigned type, void *ctx, void *p, void *x)
+{
+	(void)ctx;
+	(void)x;
+	if (type != SQLITE_TRACE_STMT)
+		return 0;
+	const char *sql = sqlite3_sql(p);
+	for (size_t i = 0; i < sizeof sql_stats / sizeof sql_stats[0]; i++) {
+		if (!sql_stats[i].sql)
+			sql_stats[i].sql = sql;
+		if (sql_stats[i].sql == sql) {
+			sql_stats[i].count++;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void print_sql_stats(void)
+{
+	for (size_t i = 0; i < sizeof sql_stats / sizeof sql_stats[0] && sql_stats[i].sql; i++)
+		fprintf(stderr, "%10lu  %.100s\n", sql_stats[i].count, sql_stats[i].sql);
+}
+
 /* --- open and close ------------------------------------------------------ */
 
 static int load_meta(struct ml_store *s, struct ml_buf *err)
@@ -484,6 +524,11 @@ static int load_meta(struct ml_store *s, struct ml_buf *err)
 	ml_buf_release(&v);
 	if (s->next_eval == 0)
 		s->next_eval = 1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM missing", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		s->n_missing = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
 	return ml__revs_load(s, err);
 }
 
@@ -504,11 +549,13 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 		return rc;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	if (getenv("MEMBERLOG_SQL_STATS"))
+		sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, trace_stmt, NULL);
 	sqlite3_extended_result_codes(s->db, 1);
 	char *msg = NULL;
 	int rc = sqlite3_exec(s->db,
 	                      "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
-	                      "PRAGMA temp_store=MEMORY;",
+	                      "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;",
 	                      NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg);
@@ -542,6 +589,8 @@ void ml_store_close(struct ml_store *s)
 {
 	if (!s)
 		return;
+	if (getenv("MEMBERLOG_SQL_STATS"))
+		print_sql_stats();
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	ml__feeds_forget(s);
@@ -552,6 +601,9 @@ void ml_store_close(struct ml_store *s)
 	for (size_t i = 0; i < sizeof s->fc / sizeof s->fc[0]; i++)
 		ml_frontier_release(&s->fc[i].f);
 	ml_free(s->cands);
+	for (size_t i = 0; i < s->n_fresh; i++)
+		ml_free(s->fresh[i].copy);
+	ml_free(s->fresh);
 	sqlite3_close(s->db);
 	ml_buf_release(&s->err);
 	ml_free(s);

@@ -99,17 +99,15 @@ static int read_ranges(struct ml_store *s, const struct ml_hash *unit, bool by,
 bool ml__unit_holds_range(struct judge *j, const struct ml_hash *unit, struct ml_range r)
 {
 	const struct unit_info *u = ml__unit_info(j->s, unit, j->err);
-	if (u && u->exists && u->root)
-		return ml_range_contains((struct ml_range){0, ML_SERIAL_LIMIT}, r);
-	struct range_row *rows;
-	size_t n;
-	if (read_ranges(j->s, unit, false, &rows, &n, j->err) != ML_OK)
+	if (!u || !u->exists)
 		return false;
-	bool ok = false;
-	for (size_t i = 0; i < n && !ok; i++)
-		ok = ml__in_past(j, rows[i].at) && ml_range_contains(rows[i].r, r);
-	ml_free(rows);
-	return ok;
+	if (u->root)
+		return ml_range_contains((struct ml_range){0, ML_SERIAL_LIMIT}, r);
+	for (size_t i = 0; i < u->n_ranges; i++)
+		if (ml__in_past(j, u->ranges[i].at) &&
+		    ml_range_contains((struct ml_range){u->ranges[i].start, u->ranges[i].count}, r))
+			return true;
+	return false;
 }
 
 int ml__check_delegation(struct judge *j)
@@ -200,7 +198,9 @@ static int apply_delegation(struct judge *j, struct ml_buf *err)
 	sqlite3_bind_int64(st, 6, (int64_t)j->feed);
 	sqlite3_bind_int64(st, 7, (int64_t)j->seq);
 	sqlite3_bind_blob(st, 8, stamp, 76, SQLITE_STATIC);
-	return ml__exec(s, st, "record range", err);
+	rc = ml__exec(s, st, "record range", err);
+	ml__unit_forget(s, &to); /* its cached ranges */
+	return rc;
 }
 
 /* --- units ------------------------------------------------------------------ */

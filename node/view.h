@@ -20,6 +20,8 @@ struct member_ctx {
 	bool has_number;
 	char number[13];
 	char name_fold[256];
+	char id_number[16];
+	int n_conflicts;
 	struct ml_buf entries; /* node-local encoding, see members.c */
 	struct ml_member_entry *e;
 	struct pos *at;

@@ -23,6 +23,7 @@
 #include "node/author.h"
 #include "node/query.h"
 #include "node/store.h"
+#include "tests/common/rng.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -35,14 +36,11 @@
 #define MAX_ACTORS 16
 #define MAX_UNITS  32
 
-static uint64_t rng;
+static struct test_rng rng;
 
 static uint32_t rnd(uint32_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return n ? (uint32_t)(rng % n) : 0;
+	return test_rng_below(&rng, n);
 }
 
 struct actor {
@@ -533,7 +531,7 @@ static int run_seed(uint64_t seed, int steps, bool verbose)
 {
 	struct gen g;
 	memset(&g, 0, sizeof g);
-	rng = seed * 0x9e3779b97f4a7c15ULL + 1;
+	test_rng_seed(&rng, seed, 1);
 	snprintf(g.dir, sizeof g.dir, "/tmp/ml-prop-XXXXXX");
 	if (!mkdtemp(g.dir))
 		return -1;
@@ -653,10 +651,13 @@ static int run_seed(uint64_t seed, int steps, bool verbose)
 				if (k > n - i)
 					k = n - i;
 				struct ml_ingest_result res;
-				if (ml_store_ingest(rep, p + i, lens + i, k, g.now + 86400000, &res,
-				                    &g.err) != ML_OK) {
-					fprintf(stderr, "seed %llu: replica %d ingest: %s\n",
-					        (unsigned long long)seed, r, ml_buf_str(&g.err));
+				ml_buf_reset(&g.err);
+				int irc = ml_store_ingest(rep, p + i, lens + i, k, g.now + 86400000,
+				                          &res, &g.err);
+				if (irc != ML_OK) {
+					fprintf(stderr, "seed %llu: replica %d ingest: %s: %s\n",
+					        (unsigned long long)seed, r, ml_err_name(irc),
+					        ml_buf_str(&g.err));
 					fail = 1;
 				}
 				i += k;
@@ -664,6 +665,16 @@ static int run_seed(uint64_t seed, int steps, bool verbose)
 		}
 		ml_store_state_hash(rep, &hashes[r], &g.err);
 		if (r == 0) {
+			if (getenv("ML_PROP_KEEP")) { /* keep the ingested state apart from the
+				                         rebuild */
+				ml_store_close(rep);
+				char cmd[600];
+				snprintf(cmd, sizeof cmd, "cp '%s' '%s/replica0-ingested.db'", path,
+				         g.dir);
+				if (system(cmd) != 0 ||
+				    ml_store_open(path, 0, &rep, &g.err) != ML_OK)
+					return -1;
+			}
 			ml_store_rebuild(rep, &g.err);
 			ml_store_state_hash(rep, &hashes[REPLICAS], &g.err);
 			struct ml_store_counts c;

@@ -12,6 +12,7 @@
 #include "crdt/equiv.h"
 #include "crdt/err.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,33 @@ static void test_faults_seal_and_evidence_fail_cleanly(void **state)
 	ml_buf_release(&forked);
 }
 
+/* ml_grow keeps the contents, refuses sizes that overflow, and leaves the array valid on failure.
+ */
+static void test_faults_grow_keeps_array_on_failure(void **state)
+{
+	(void)state;
+	size_t cap = 0;
+	int *v = ml_grow(NULL, &cap, 1, sizeof *v, 4);
+	assert_non_null(v);
+	assert_int_equal(cap, 4);
+	for (int i = 0; i < 4; i++)
+		v[i] = i;
+	int *w = ml_grow(v, &cap, 9, sizeof *v, 4);
+	assert_non_null(w);
+	assert_int_equal(cap, 16);
+	assert_int_equal(w[3], 3);
+	v = w;
+	assert_ptr_equal(ml_grow(v, &cap, 16, sizeof *v, 4), v); /* enough room: same array */
+	assert_null(ml_grow(v, &cap, SIZE_MAX / 2 + 2, sizeof *v, 4));
+	assert_int_equal(cap, 16);
+	ml_alloc_fail_at(1);
+	assert_null(ml_grow(v, &cap, 17, sizeof *v, 4));
+	ml_alloc_fail_at(0);
+	assert_int_equal(cap, 16);
+	assert_int_equal(v[2], 2);
+	ml_free(v);
+}
+
 int main(void)
 {
 	ml_crypto_init();
@@ -131,6 +159,7 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_faults_seal_and_evidence_fail_cleanly, setup,
 	                                    teardown),
+	    cmocka_unit_test(test_faults_grow_keeps_array_on_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
