@@ -465,7 +465,8 @@ static void read_field(struct ml_reader *r, int f, struct ml_op *op)
 	}
 }
 
-int ml_op_parse(const uint8_t *p, size_t len, struct ml_op *op, struct ml_buf *err)
+/* ml_op_parse without the canonical-form check and the id. */
+static int parse_fields(const uint8_t *p, size_t len, struct ml_op *op, struct ml_buf *err)
 {
 	memset(op, 0, sizeof *op);
 	if (len > ML_OP_MAX_BYTES)
@@ -532,10 +533,16 @@ int ml_op_parse(const uint8_t *p, size_t len, struct ml_op *op, struct ml_buf *e
 		return ml_errf(err, ML_EFIELD, "missing field 'prev' (required when seq > 1)");
 	if (op->seq == 1 && (seen & (1u << F_PREV)))
 		return ml_errf(err, ML_EFIELD, "field 'prev' must be absent when seq is 1");
-	int rc = check_fields(op, err);
+	op->raw = p;
+	op->raw_len = len;
+	return check_fields(op, err);
+}
+
+int ml_op_parse(const uint8_t *p, size_t len, struct ml_op *op, struct ml_buf *err)
+{
+	int rc = parse_fields(p, len, op, err);
 	if (rc < 0)
 		return rc;
-
 	struct ml_writer w;
 	ml_wr_init_compare(&w, p, len);
 	write_op(&w, op, op->has_sig);
@@ -544,8 +551,16 @@ int ml_op_parse(const uint8_t *p, size_t len, struct ml_op *op, struct ml_buf *e
 		               "op is not in canonical form (differs at byte %zu)", w.mismatch);
 
 	op->id = ml_hash_of(p, len);
-	op->raw = p;
-	op->raw_len = len;
+	return ML_OK;
+}
+
+int ml_op_parse_known(const uint8_t *p, size_t len, const struct ml_hash *id, struct ml_op *op,
+                      struct ml_buf *err)
+{
+	int rc = parse_fields(p, len, op, err);
+	if (rc < 0)
+		return rc;
+	op->id = *id;
 	return ML_OK;
 }
 

@@ -105,6 +105,15 @@ int ml_op_seal(struct ml_op *op, const struct ml_key *key, struct ml_buf *out, s
 int ml_op_parse(const uint8_t *p, size_t len, struct ml_op *op, struct ml_buf *err);
 
 /*
+ * Parses an encoding that ml_op_parse accepted before and whose id is known
+ * (a node reading its own store): the same fields and bounds checks, without
+ * the canonical-form check and the hash, which are the costly part.  Same
+ * error contract as ml_op_parse; never reads outside p.
+ */
+int ml_op_parse_known(const uint8_t *p, size_t len, const struct ml_hash *id, struct ml_op *op,
+                      struct ml_buf *err);
+
+/*
  * Checks the signature of a parsed op (op->raw set) that has one.  ML_OK,
  * ML_EBADSIG, ML_EINVAL if op is unsigned or has no raw bytes, or ML_ENOMEM.
  * Thread-safe.

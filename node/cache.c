@@ -5,6 +5,7 @@
  * device key; collisions probe linearly and compare whole keys.
  */
 #include "cache.h"
+#include "view.h"
 
 #include "crdt/alloc.h"
 #include "crdt/err.h"
@@ -12,12 +13,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SLOTS (2 * ML_CACHE_MAX) /* a power of two */
+#define SLOTS        (2 * ML_CACHE_MAX) /* a power of two */
+#define MEMBER_SLOTS 4096               /* direct-mapped; a power of two */
 
 struct ml_cache {
 	struct unit_info *units[SLOTS];
 	struct grant_info *grants[SLOTS];
 	size_t n_units, n_grants;
+	struct member_ctx *members[MEMBER_SLOTS];
 };
 
 static struct ml_cache *cache_of(struct ml_store *s)
@@ -54,6 +57,14 @@ static void free_grant(struct grant_info *g)
 	}
 }
 
+static void free_member(struct member_ctx *m)
+{
+	if (m) {
+		ml__member_ctx_release(m);
+		ml_free(m);
+	}
+}
+
 void ml__cache_clear(struct ml_store *s)
 {
 	struct ml_cache *c = s->cache;
@@ -63,6 +74,8 @@ void ml__cache_clear(struct ml_store *s)
 		free_unit(c->units[i]);
 		free_grant(c->grants[i]);
 	}
+	for (size_t i = 0; i < MEMBER_SLOTS; i++)
+		free_member(c->members[i]);
 	memset(c, 0, sizeof *c);
 }
 
@@ -299,5 +312,36 @@ void ml__grant_forget(struct ml_store *s, const struct ml_pubkey *dev)
 		while (c->grants[i])
 			i = (i + 1) & (SLOTS - 1);
 		c->grants[i] = keep[k];
+	}
+}
+
+/* --- members ------------------------------------------------------------------ */
+
+static struct member_ctx **member_slot(struct ml_cache *c, const struct ml_hash *id)
+{
+	return &c->members[slot_of(id->b, 3) & (MEMBER_SLOTS - 1)];
+}
+
+int ml__member_cached(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m)
+{
+	if (!s->cache)
+		return ML_ENOTFOUND;
+	const struct member_ctx *c = *member_slot(s->cache, id);
+	if (!c || !ml_hash_eq(&c->id, id))
+		return ML_ENOTFOUND;
+	return ml__member_ctx_copy(m, c);
+}
+
+void ml__member_keep(struct ml_store *s, const struct member_ctx *m)
+{
+	struct ml_cache *c = cache_of(s);
+	if (!c)
+		return;
+	struct member_ctx **slot = member_slot(c, &m->id);
+	free_member(*slot);
+	*slot = ml_malloc(sizeof **slot);
+	if (*slot && ml__member_ctx_copy(*slot, m) != ML_OK) {
+		ml_free(*slot);
+		*slot = NULL;
 	}
 }

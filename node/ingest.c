@@ -255,33 +255,41 @@ static int wake_fork_waiters(struct ml_store *s, int64_t feed, struct feed_list 
 	return rc;
 }
 
-/* Reads the authentic op at (feed, seq) into raw and op; ML_ENOTFOUND if none. */
-static int read_op(struct ml_store *s, int64_t feed, uint64_t seq, struct ml_buf *raw,
-                   struct ml_op *op, struct ml_buf *err)
+int ml__op_bytes(struct ml_store *s, int64_t key, struct ml_buf *out, struct ml_hash *id,
+                 struct ml_buf *err)
 {
-	const struct fresh *fr = ml__fresh_at(s, OP_KEY(feed, seq));
+	const struct fresh *fr = ml__fresh_at(s, key);
 	if (fr && !fr->stored) {
-		ml_buf_reset(raw);
-		int rc = ml_buf_add(raw, fr->raw, fr->len);
-		if (rc == ML_OK && ml_op_parse(raw->data, raw->len, op, NULL) != ML_OK)
-			rc = ml_errf(err, ML_ESTORE, "a fresh op no longer parses");
-		return rc;
+		if (id)
+			*id = fr->id;
+		return ml_buf_add(out, fr->raw, fr->len);
 	}
 	sqlite3_stmt *st = ml__stmt(s, ST_OP_BY_KEY);
 	if (!st)
 		return ml__sqlerr(s, "read op", err);
-	sqlite3_bind_int64(st, 1, OP_KEY(feed, seq));
+	sqlite3_bind_int64(st, 1, key);
 	int q = sqlite3_step(st), rc = ML_ENOTFOUND;
 	if (q == SQLITE_ROW) {
-		ml_buf_reset(raw);
-		rc = ml_buf_add(raw, sqlite3_column_blob(st, 2),
+		if (id)
+			memcpy(id->b, sqlite3_column_blob(st, 0), 32);
+		rc = ml_buf_add(out, sqlite3_column_blob(st, 2),
 		                (size_t)sqlite3_column_bytes(st, 2));
-		if (rc == ML_OK && ml_op_parse(raw->data, raw->len, op, NULL) != ML_OK)
-			rc = ml_errf(err, ML_ESTORE, "a stored op no longer parses");
 	}
 	sqlite3_reset(st);
 	if (q != SQLITE_ROW && q != SQLITE_DONE)
 		return ml__sqlerr(s, "read op", err);
+	return rc;
+}
+
+/* Reads the authentic op at (feed, seq) into raw and op; ML_ENOTFOUND if none. */
+static int read_op(struct ml_store *s, int64_t feed, uint64_t seq, struct ml_buf *raw,
+                   struct ml_op *op, struct ml_buf *err)
+{
+	ml_buf_reset(raw);
+	struct ml_hash id;
+	int rc = ml__op_bytes(s, OP_KEY(feed, seq), raw, &id, err);
+	if (rc == ML_OK && ml_op_parse_known(raw->data, raw->len, &id, op, NULL) != ML_OK)
+		rc = ml_errf(err, ML_ESTORE, "a stored op no longer parses");
 	return rc;
 }
 

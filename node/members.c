@@ -2,13 +2,13 @@
  * members.c - member ops: their rules in the past, and their effects on the
  * members table, the search index, duplicates and conflicts.
  *
- * A member row keeps every applied op about the member as an entry, in a
- * node-local encoding (a concatenation of CBOR arrays):
- *
- *   [feed, seq, hlc ms, hlc counter, author (32), op id (32), type, unit (32), body]
- *
- * so the record is refolded (crdt/member.c) from its own row, without
- * reading the op log, and a past-only fold filters entries by (feed, seq).
+ * A member row lists the keys of every applied op about the member (the ops
+ * column: 8-byte little-endian op keys, in the order they were applied), so
+ * the record is refolded (crdt/member.c) from the log itself, and a past-only
+ * fold filters the ops by (feed, seq).  The row also holds the folded result;
+ * its draft is NULL when it equals the official version.  A small cache
+ * (cache.c) keeps recently used members decoded, so a burst of ops about the
+ * same members does not re-read their ops.
  */
 #include "view.h"
 
@@ -23,72 +23,132 @@
 
 void ml__member_ctx_release(struct member_ctx *m)
 {
-	ml_buf_release(&m->entries);
+	ml_buf_release(&m->raw);
 	ml_free(m->e);
 	ml_free(m->at);
+	ml_free(m->body_off);
 	m->e = NULL;
 	m->at = NULL;
-	m->n = 0;
+	m->body_off = NULL;
+	m->n = m->cap = 0;
 }
 
-static int encode_entry(const struct judge *j, struct ml_buf *out)
+/* Points every entry's body into m->raw again (after raw moved). */
+static void rebase_bodies(struct member_ctx *m)
 {
-	struct ml_writer w;
-	ml_wr_init(&w, out);
-	ml_wr_array(&w, 9);
-	ml_wr_uint(&w, j->feed);
-	ml_wr_uint(&w, j->seq);
-	ml_wr_uint(&w, j->op->hlc.ms);
-	ml_wr_uint(&w, j->op->hlc.c);
-	ml_wr_bytes(&w, j->op->author.b, 32);
-	ml_wr_bytes(&w, j->op->id.b, 32);
-	ml_wr_uint(&w, (uint64_t)j->type);
-	ml_wr_bytes(&w, j->op->unit.b, 32);
-	ml_wr_raw(&w, j->op->body, j->op->body_len);
-	return w.err;
+	for (size_t i = 0; i < m->n; i++)
+		m->e[i].body = m->raw.data + m->body_off[i];
 }
 
-/* Decodes m->entries into m->e / m->at. */
-static int decode_entries(struct member_ctx *m)
+static int reserve_entries(struct member_ctx *m, size_t need)
 {
-	struct ml_reader r;
-	ml_rd_init(&r, m->entries.data, m->entries.len);
-	size_t cap = 0;
-	m->n = 0;
-	while (r.off < r.len && !r.err) {
-		if (m->n == cap) {
-			cap = cap ? 2 * cap : 8;
-			struct ml_member_entry *e = ml_realloc(m->e, cap * sizeof *e);
-			struct pos *at = ml_realloc(m->at, cap * sizeof *at);
-			if (e)
-				m->e = e;
-			if (at)
-				m->at = at;
-			if (!e || !at)
-				return ML_ENOMEM;
-		}
-		struct ml_member_entry *e = &m->e[m->n];
-		size_t n, start;
-		if (ml_rd_array(&r) != 9)
-			break;
-		m->at[m->n].feed = ml_rd_uint(&r);
-		m->at[m->n].seq = ml_rd_uint(&r);
-		e->stamp.hlc.ms = ml_rd_uint(&r);
-		e->stamp.hlc.c = (uint32_t)ml_rd_uint(&r);
-		const uint8_t *a = ml_rd_bytes(&r, &n);
-		const uint8_t *id = ml_rd_bytes(&r, &n);
-		e->type = (enum ml_optype)ml_rd_uint(&r);
-		const uint8_t *u = ml_rd_bytes(&r, &n);
-		if (ml_rd_value(&r, 16, &start, &n) != ML_OK)
-			break;
-		memcpy(e->stamp.author.b, a, 32);
-		memcpy(e->stamp.id.b, id, 32);
-		memcpy(e->unit.b, u, 32);
-		e->body = r.p + start;
-		e->body_len = n;
-		m->n++;
+	if (need <= m->cap)
+		return ML_OK;
+	size_t cap = m->cap;
+	struct ml_member_entry *e = ml_grow(m->e, &cap, need, sizeof *e, 8);
+	if (!e)
+		return ML_ENOMEM;
+	m->e = e;
+	struct pos *at = ml_realloc(m->at, cap * sizeof *at);
+	if (!at)
+		return ML_ENOMEM;
+	m->at = at;
+	size_t *off = ml_realloc(m->body_off, cap * sizeof *off);
+	if (!off)
+		return ML_ENOMEM;
+	m->body_off = off;
+	m->cap = cap;
+	return ML_OK;
+}
+
+/* Makes the op encoded at m->raw[start..end), with id `id`, the member's next entry. */
+static int add_entry(struct member_ctx *m, size_t start, size_t end, const struct ml_hash *id,
+                     struct pos at)
+{
+	struct ml_op op;
+	if (ml_op_parse_known(m->raw.data + start, end - start, id, &op, NULL) != ML_OK)
+		return ML_ESTORE;
+	struct ml_member_entry *e = &m->e[m->n];
+	e->stamp = (struct ml_stamp){op.hlc, op.author, op.id};
+	e->type = ml_optype_of(op.type);
+	e->unit = op.unit;
+	e->body = op.body;
+	e->body_len = op.body_len;
+	m->body_off[m->n] = (size_t)(op.body - m->raw.data);
+	m->at[m->n++] = at;
+	return ML_OK;
+}
+
+/* Appends op (its encoding, at position at) to m's entries. */
+static int append_op(struct member_ctx *m, const struct ml_op *op, struct pos at)
+{
+	int rc = reserve_entries(m, m->n + 1);
+	size_t start = m->raw.len;
+	if (rc == ML_OK)
+		rc = ml_buf_add(&m->raw, op->raw, op->raw_len);
+	if (rc != ML_OK)
+		return rc;
+	rebase_bodies(m);
+	return add_entry(m, start, m->raw.len, &op->id, at);
+}
+
+int ml__member_ctx_copy(struct member_ctx *dst, const struct member_ctx *src)
+{
+	*dst = *src;
+	dst->raw = (struct ml_buf)ML_BUF_INIT;
+	dst->e = NULL;
+	dst->at = NULL;
+	dst->body_off = NULL;
+	dst->n = dst->cap = 0;
+	int rc = reserve_entries(dst, src->n);
+	if (rc == ML_OK)
+		rc = ml_buf_add(&dst->raw, src->raw.data, src->raw.len);
+	if (rc != ML_OK) {
+		ml__member_ctx_release(dst);
+		return rc;
 	}
-	return r.err ? ML_ESTORE : ML_OK;
+	dst->n = src->n;
+	if (src->n) {
+		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
+		memcpy(dst->at, src->at, src->n * sizeof *dst->at);
+		memcpy(dst->body_off, src->body_off, src->n * sizeof *dst->body_off);
+	}
+	rebase_bodies(dst);
+	return ML_OK;
+}
+
+/* Reads the member's ops, listed by key in blob (8 bytes each), into m. */
+static int load_ops(struct ml_store *s, struct member_ctx *m, const uint8_t *blob, size_t len,
+                    struct ml_buf *err)
+{
+	size_t n = len / 8;
+	size_t *start = ml_calloc(n + 1, sizeof *start);
+	int rc = start ? reserve_entries(m, n) : ML_ENOMEM;
+	int64_t *keys = ml_calloc(n ? n : 1, sizeof *keys);
+	struct ml_hash *ids = ml_calloc(n ? n : 1, sizeof *ids);
+	if (!keys || !ids)
+		rc = ML_ENOMEM;
+	for (size_t i = 0; i < n && rc == ML_OK; i++) {
+		uint64_t k = 0;
+		for (int b = 7; b >= 0; b--)
+			k = k << 8 | blob[8 * i + (size_t)b];
+		keys[i] = (int64_t)k;
+		start[i] = m->raw.len;
+		rc = ml__op_bytes(s, keys[i], &m->raw, &ids[i], err);
+		if (rc == ML_ENOTFOUND)
+			rc = ml_errf(err, ML_ESTORE, "an applied op of a member is missing");
+	}
+	if (start)
+		start[n] = m->raw.len;
+	for (size_t i = 0; i < n && rc == ML_OK; i++)
+		rc = add_entry(m, start[i], start[i + 1], &ids[i],
+		               (struct pos){OP_KEY_FEED(keys[i]), OP_KEY_SEQ(keys[i])});
+	if (rc == ML_ESTORE && err && !err->len)
+		ml_errf(err, ML_ESTORE, "an applied op of a member no longer parses");
+	ml_free(start);
+	ml_free(keys);
+	ml_free(ids);
+	return rc;
 }
 
 int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
@@ -96,18 +156,23 @@ int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_
 {
 	ml__member_ctx_release(m);
 	memset(m, 0, sizeof *m);
+	int rc = ml__member_cached(s, id, m);
+	if (rc != ML_ENOTFOUND)
+		return rc;
 	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_GET);
 	if (!st)
 		return ml__sqlerr(s, "read member", err);
 	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
-	int q = sqlite3_step(st), rc = ML_OK;
+	int q = sqlite3_step(st);
+	rc = ML_OK;
+	struct ml_buf keys = ML_BUF_INIT;
 	if (q == SQLITE_ROW) {
 		m->id = *id;
 		m->rid = sqlite3_column_int64(st, 0);
 		m->created = (struct pos){(uint64_t)sqlite3_column_int64(st, 1),
 		                          (uint64_t)sqlite3_column_int64(st, 2)};
 		m->has_transfers = sqlite3_column_int(st, 3);
-		rc = ml_buf_add(&m->entries, sqlite3_column_blob(st, 4),
+		rc = ml_buf_add(&keys, sqlite3_column_blob(st, 4),
 		                (size_t)sqlite3_column_bytes(st, 4));
 		const unsigned char *f = sqlite3_column_text(st, 5);
 		snprintf(m->name_fold, sizeof m->name_fold, "%s", f ? (const char *)f : "");
@@ -118,14 +183,19 @@ int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_
 		const unsigned char *idn = sqlite3_column_text(st, 7);
 		snprintf(m->id_number, sizeof m->id_number, "%s", idn ? (const char *)idn : "");
 		m->n_conflicts = sqlite3_column_int(st, 8);
+		if (sqlite3_column_bytes(st, 9) == 32)
+			memcpy(m->unit.b, sqlite3_column_blob(st, 9), 32);
+		const unsigned char *state = sqlite3_column_text(st, 10);
+		snprintf(m->state, sizeof m->state, "%s", state ? (const char *)state : "");
 	}
 	sqlite3_reset(st);
+	if (q == SQLITE_ROW && rc == ML_OK)
+		rc = load_ops(s, m, keys.data, keys.len, err);
+	ml_buf_release(&keys);
 	if (q == SQLITE_DONE)
 		return ML_ENOTFOUND;
 	if (q != SQLITE_ROW)
 		return ml__sqlerr(s, "read member", err);
-	if (rc == ML_OK)
-		rc = decode_entries(m);
 	return rc;
 }
 
@@ -385,10 +455,13 @@ static int update_number_conflicts(struct ml_store *s, const struct ml_hash *id,
 	return rc;
 }
 
-static void text_of(const struct ml_buf *map, const char *key, char *out, size_t cap)
+/* Copies text field key of a parsed record (NULL: none) to out; "" when absent. */
+static void text_of(const struct ml_body *rec, const char *key, char *out, size_t cap)
 {
-	size_t n;
-	const char *t = map->len ? ml_member_text(map, key, &n) : NULL;
+	const char *t = NULL;
+	size_t n = 0;
+	if (rec && ml_body_text(rec, key, &t, &n, NULL) != ML_OK)
+		t = NULL;
 	snprintf(out, cap, "%.*s", t ? (int)n : 0, t ? t : "");
 }
 
@@ -425,47 +498,61 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		memset(m, 0, sizeof *m);
 		m->id = j->op->id;
 		m->created = (struct pos){j->feed, j->seq};
-		if ((rc = encode_entry(j, &m->entries)) != ML_OK)
-			return rc;
 		sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_INSERT);
 		if (!st)
 			return ml__sqlerr(s, "record member", err);
 		sqlite3_bind_blob(st, 1, m->id.b, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)j->feed);
 		sqlite3_bind_int64(st, 3, (int64_t)j->seq);
-		sqlite3_bind_blob(st, 4, m->entries.data, (int)m->entries.len, SQLITE_STATIC);
 		if ((rc = ml__exec(s, st, "record member", err)) != ML_OK)
 			return rc;
 		m->rid = sqlite3_last_insert_rowid(s->db);
-	} else if ((rc = encode_entry(j, &m->entries)) != ML_OK) {
-		return rc;
 	}
-	if ((rc = decode_entries(m)) != ML_OK)
-		return rc;
+	if ((rc = append_op(m, j->op, (struct pos){j->feed, j->seq})) != ML_OK)
+		return rc == ML_ESTORE ? ml_errf(err, rc, "a judged op no longer parses") : rc;
+	uint8_t *keys = ml_malloc(8 * m->n);
+	if (!keys)
+		return ML_ENOMEM;
+	for (size_t i = 0; i < m->n; i++) {
+		uint64_t k = (uint64_t)OP_KEY(m->at[i].feed, m->at[i].seq);
+		for (int b = 0; b < 8; b++)
+			keys[8 * i + (size_t)b] = (uint8_t)(k >> (8 * b));
+	}
 	struct ml_member_view v;
 	if ((rc = ml_member_fold(&m->id, m->e, m->n, &v)) != ML_OK)
 		return rc;
 
 	char name[512], idnum[16], status[24], origin[16];
-	text_of(&v.draft, "full_name", name, sizeof name);
-	text_of(&v.draft, "id_number", idnum, sizeof idnum);
-	text_of(v.state == ML_REC_OFFICIAL ? &v.official : &v.draft, "status", status,
-	        sizeof status);
-	text_of(&v.draft, "origin", origin, sizeof origin);
+	struct ml_body draft, official;
+	const struct ml_body *d =
+	    v.draft.len && ml_body_parse(&draft, v.draft.data, v.draft.len, NULL) == ML_OK ? &draft
+	                                                                                   : NULL;
+	const struct ml_body *o = v.official.len && ml_body_parse(&official, v.official.data,
+	                                                          v.official.len, NULL) == ML_OK
+	                              ? &official
+	                              : NULL;
+	text_of(d, "full_name", name, sizeof name);
+	text_of(d, "id_number", idnum, sizeof idnum);
+	text_of(v.state == ML_REC_OFFICIAL ? o : d, "status", status, sizeof status);
+	text_of(d, "origin", origin, sizeof origin);
 	struct ml_buf fold = ML_BUF_INIT;
 	rc = ml_fold(name, strlen(name), &fold);
 	bool transfers = false;
 	for (size_t i = 0; i < m->n; i++)
 		transfers |= m->e[i].type == ML_OT_MEMBER_TRANSFER;
 
-	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_UPDATE);
+	const char *state = ml_record_state_name(v.state);
+	bool indexed_same = ml_hash_eq(&v.unit, &m->unit) && strcmp(state, m->state) == 0 &&
+	                    strcmp(idnum, m->id_number) == 0 && v.has_number == m->has_number &&
+	                    (!v.has_number || memcmp(v.number, m->number, 12) == 0);
+	sqlite3_stmt *st = ml__stmt(s, indexed_same ? ST_MEMBER_UPDATE_DATA : ST_MEMBER_UPDATE);
 	if (rc == ML_OK && !st)
 		rc = ml__sqlerr(s, "update member", err);
 	if (rc == ML_OK) {
 		sqlite3_bind_int64(st, 1, m->rid);
 		sqlite3_bind_blob(st, 2, v.unit.b, 32, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 3, v.create_unit.b, 32, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, ml_record_state_name(v.state), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
 		if (v.has_number)
 			sqlite3_bind_text(st, 6, v.number, 12, SQLITE_STATIC);
@@ -480,8 +567,10 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		if (v.official.len)
 			sqlite3_bind_blob(st, 14, v.official.data, (int)v.official.len,
 			                  SQLITE_STATIC);
-		sqlite3_bind_blob(st, 15, v.draft.data, (int)v.draft.len, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 16, m->entries.data, (int)m->entries.len, SQLITE_STATIC);
+		if (v.official.len != v.draft.len ||
+		    memcmp(v.official.data, v.draft.data, v.draft.len) != 0)
+			sqlite3_bind_blob(st, 15, v.draft.data, (int)v.draft.len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 16, keys, (int)(8 * m->n), SQLITE_STATIC);
 		sqlite3_bind_int(st, 17, (int)v.n_conflicts);
 		rc = ml__exec(s, st, "update member", err);
 	}
@@ -514,6 +603,20 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	for (size_t i = 0; i < v.n_conflicts && rc == ML_OK; i++)
 		rc = ml__conflict(s, conflict_kind(v.conflicts[i].kind), &m->id, &v.conflicts[i].a,
 		                  &v.conflicts[i].b, err);
+	ml_free(keys);
+	if (rc == ML_OK) {
+		/* What a reload of the row would give: keep it for the next op. */
+		m->has_transfers = transfers;
+		m->has_number = v.has_number;
+		if (v.has_number)
+			snprintf(m->number, sizeof m->number, "%.12s", v.number);
+		snprintf(m->name_fold, sizeof m->name_fold, "%s", ml_buf_str(&fold));
+		snprintf(m->id_number, sizeof m->id_number, "%s", idnum);
+		m->n_conflicts = (int)v.n_conflicts;
+		m->unit = v.unit;
+		snprintf(m->state, sizeof m->state, "%s", state);
+		ml__member_keep(s, m);
+	}
 	ml_buf_release(&fold);
 	ml_member_view_release(&v);
 	return rc;

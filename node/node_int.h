@@ -99,6 +99,7 @@ enum stmt_id {
 	ST_MEMBER_GET,
 	ST_MEMBER_INSERT,
 	ST_MEMBER_UPDATE,
+	ST_MEMBER_UPDATE_DATA,
 	ST_MEMBER_BY_IDNUM,
 	ST_MEMBER_BY_NUMBER,
 	ST_SEARCH_ADD,
@@ -113,16 +114,6 @@ enum stmt_id {
 	ST_DUPLICATE_DEL_MEMBER_B,
 	ST_DIRECTIVE_ADD,
 	ST_COUNT
-};
-
-/* The member state kept while judging: entries decoded from the members row. */
-struct member_row {
-	int64_t rid;
-	struct ml_hash id;
-	uint64_t created_feed, created_seq;
-	bool has_transfers;
-	struct ml_buf entries; /* CBOR array of entries (node-local form) */
-	char name_fold[256];
 };
 
 /* A revocation that took effect: per-feed cuts, 0 for feeds not listed. */
@@ -254,6 +245,11 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 
 /* The fresh op at key, or NULL (see struct fresh). */
 struct fresh *ml__fresh_at(struct ml_store *s, int64_t key);
+
+/* Appends the encoding of the authentic op at key (fresh or stored) to out and sets *id
+ * (optional); ML_ENOTFOUND when there is none. */
+int ml__op_bytes(struct ml_store *s, int64_t key, struct ml_buf *out, struct ml_hash *id,
+                 struct ml_buf *err);
 
 /* Rebuild (rebuild.c), inside an open transaction. */
 int ml__rebuild_locked(struct ml_store *s, struct ml_buf *err);

@@ -195,22 +195,15 @@ static int pass(struct ml_store *s, struct ml_buf *err)
 	struct ml_ingest_result res;
 	memset(&res, 0, sizeof res);
 	for (size_t i = 0; i < n && rc == ML_OK; i++) {
-		sqlite3_stmt *q = ml__stmt(s, ST_OP_BY_KEY);
-		if (!q) {
-			rc = ml__sqlerr(s, "read op", err);
-			break;
-		}
-		sqlite3_bind_int64(q, 1, keys[i]);
-		if (sqlite3_step(q) != SQLITE_ROW) {
-			sqlite3_reset(q);
+		ml_buf_reset(&raw);
+		struct ml_hash id;
+		struct ml_op op;
+		rc = ml__op_bytes(s, keys[i], &raw, &id, err);
+		if (rc == ML_ENOTFOUND) {
+			rc = ML_OK;
 			continue;
 		}
-		ml_buf_reset(&raw);
-		rc =
-		    ml_buf_add(&raw, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2));
-		sqlite3_reset(q);
-		struct ml_op op;
-		if (rc == ML_OK && ml_op_parse(raw.data, raw.len, &op, NULL) == ML_OK)
+		if (rc == ML_OK && ml_op_parse_known(raw.data, raw.len, &id, &op, NULL) == ML_OK)
 			rc = ml__judge(s, keys[i], &op, -1, NULL, &res, err);
 	}
 	ml_buf_release(&raw);

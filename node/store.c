@@ -72,7 +72,7 @@ static const char schema_sql[] =
     " rid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, unit BLOB, create_unit BLOB, state TEXT,"
     " status TEXT, number TEXT, full_name TEXT, id_number TEXT, name_fold TEXT,"
     " first_approval_ms INTEGER, pending INTEGER, origin TEXT, created_feed INTEGER,"
-    " created_seq INTEGER, has_transfers INTEGER, official BLOB, draft BLOB, entries BLOB,"
+    " created_seq INTEGER, has_transfers INTEGER, official BLOB, draft BLOB, ops BLOB,"
     " n_conflicts INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS members_unit ON members (unit, state);"
     "CREATE INDEX IF NOT EXISTS members_id_number ON members (id_number);"
@@ -163,14 +163,20 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_RANGES_OF] = "SELECT start, count, feed, seq FROM ranges WHERE unit = ?1",
 	[ST_RANGES_BY] = "SELECT start, count, feed, seq, op, stamp FROM ranges WHERE by_unit = ?1",
-	[ST_MEMBER_GET] = "SELECT rid, created_feed, created_seq, has_transfers, entries, name_fold,"
-		" number, id_number, n_conflicts FROM members WHERE id = ?1",
-	[ST_MEMBER_INSERT] = "INSERT INTO members (id, created_feed, created_seq, has_transfers, entries)"
-		" VALUES (?1, ?2, ?3, 0, ?4)",
+	[ST_MEMBER_GET] = "SELECT rid, created_feed, created_seq, has_transfers, ops, name_fold,"
+		" number, id_number, n_conflicts, unit, state FROM members WHERE id = ?1",
+	[ST_MEMBER_INSERT] = "INSERT INTO members (id, created_feed, created_seq, has_transfers)"
+		" VALUES (?1, ?2, ?3, 0)",
 	[ST_MEMBER_UPDATE] = "UPDATE members SET unit = ?2, create_unit = ?3, state = ?4, status = ?5,"
 		" number = ?6, full_name = ?7, id_number = ?8, name_fold = ?9, first_approval_ms = ?10,"
 		" pending = ?11, origin = ?12, has_transfers = ?13, official = ?14, draft = ?15,"
-		" entries = ?16, n_conflicts = ?17 WHERE rid = ?1",
+		" ops = ?16, n_conflicts = ?17 WHERE rid = ?1",
+	/* The same without the indexed columns (unit, state, number, id_number), so
+	 * that SQLite leaves the indexes alone when they did not change. */
+	[ST_MEMBER_UPDATE_DATA] = "UPDATE members SET create_unit = ?3, status = ?5,"
+		" full_name = ?7, name_fold = ?9, first_approval_ms = ?10,"
+		" pending = ?11, origin = ?12, has_transfers = ?13, official = ?14, draft = ?15,"
+		" ops = ?16, n_conflicts = ?17 WHERE rid = ?1",
 	[ST_MEMBER_BY_IDNUM] = "SELECT id FROM members WHERE id_number = ?1 AND id != ?2",
 	[ST_MEMBER_BY_NUMBER] = "SELECT id FROM members WHERE number = ?1 AND id != ?2",
 	[ST_SEARCH_ADD] = "INSERT INTO member_search (rowid, name_fold) VALUES (?1, ?2)",

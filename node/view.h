@@ -11,7 +11,10 @@
 #include "crdt/member.h"
 #include "crdt/number.h"
 
-/* A member's stored entries, decoded. */
+/*
+ * A member as stored: its row's columns, and its applied ops as fold entries
+ * (e[i] is the op at at[i]; bodies point into raw, the ops' encodings).
+ */
 struct member_ctx {
 	int64_t rid;
 	struct ml_hash id;
@@ -22,10 +25,13 @@ struct member_ctx {
 	char name_fold[256];
 	char id_number[16];
 	int n_conflicts;
-	struct ml_buf entries; /* node-local encoding, see members.c */
+	struct ml_hash unit; /* the row's unit and state (indexed columns) */
+	char state[12];
+	struct ml_buf raw;
 	struct ml_member_entry *e;
 	struct pos *at;
-	size_t n;
+	size_t *body_off; /* e[i].body == raw.data + body_off[i] */
+	size_t n, cap;
 };
 
 struct judge {
@@ -102,8 +108,16 @@ int ml__apply_revoke(struct judge *j, struct ml_buf *err);
 void ml__judge_release(struct judge *j);
 void ml__member_ctx_release(struct member_ctx *m);
 
-/* Loads member id's stored entries into m; ML_ENOTFOUND when there is no such member. */
+/* Loads member id's row and ops into m (released first); ML_ENOTFOUND when there is none. */
 int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
                     struct ml_buf *err);
+
+/* Makes dst (uninitialised) a deep copy of src; ML_OK or ML_ENOMEM (dst then empty). */
+int ml__member_ctx_copy(struct member_ctx *dst, const struct member_ctx *src);
+
+/* Member cache (cache.c): copies member id into m (ML_OK), or ML_ENOTFOUND / ML_ENOMEM. */
+int ml__member_cached(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m);
+/* Keeps a copy of m as its row now stands; a failure only costs a later reload. */
+void ml__member_keep(struct ml_store *s, const struct member_ctx *m);
 
 #endif
