@@ -973,12 +973,6 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 	}
 	if (rc == ML_OK)
 		rc = keep_candidates(s, items, n, err);
-	if (rc == ML_OK && s->waiting > ML_STORE_MAX_WAITING)
-		rc = ml_errf(
-		    err, ML_EAGAIN,
-		    "%lld ops would wait for missing ops, more than the %d allowed; send the "
-		    "missing ops first",
-		    (long long)s->waiting, ML_STORE_MAX_WAITING);
 	/* Judge until nothing more can move. */
 	while (wake.next < wake.n && rc == ML_OK) {
 		struct feed *f;
@@ -986,6 +980,13 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 		if (rc == ML_OK)
 			rc = judge_feed(s, f, items, n, &wake, res, err);
 	}
+	/* Counted after judging: a batch that fills gaps releases what waited. */
+	if (rc == ML_OK && s->waiting > s->max_waiting)
+		rc =
+		    ml_errf(err, ML_EAGAIN,
+		            "%lld ops would wait for missing ops or signatures, more than the %lld "
+		            "allowed; send the missing ops first",
+		            (long long)s->waiting, (long long)s->max_waiting);
 	if (rc == ML_OK)
 		rc = fresh_store(s, err);
 	if (rc == ML_OK && s->need_rebuild && !s->rebuilding) {

@@ -135,8 +135,9 @@ struct ml_store {
 	struct ml_hash net;
 	enum ml_org org;
 	int64_t next_eval;
-	int64_t waiting;   /* candidates in pending, and authentic ops not yet judged */
-	int64_t n_missing; /* rows in the missing table */
+	int64_t waiting;     /* candidates in pending, and authentic ops not yet judged */
+	int64_t max_waiting; /* ML_STORE_MAX_WAITING unless set */
+	int64_t n_missing;   /* rows in the missing table */
 
 	/* feeds touched by the running transaction */
 	struct feed **feeds;

@@ -546,6 +546,7 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	struct ml_store *s = ml_calloc(1, sizeof *s);
 	if (!s)
 		return ML_ENOMEM;
+	s->max_waiting = ML_STORE_MAX_WAITING;
 	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 	             (flags & ML_STORE_CREATE ? SQLITE_OPEN_CREATE : 0);
 	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
@@ -560,7 +561,7 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	sqlite3_extended_result_codes(s->db, 1);
 	char *msg = NULL;
 	int rc = sqlite3_exec(s->db,
-	                      "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+	                      "PRAGMA cache_size=-65536;"
 	                      "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;",
 	                      NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
@@ -613,6 +614,11 @@ void ml_store_close(struct ml_store *s)
 	sqlite3_close(s->db);
 	ml_buf_release(&s->err);
 	ml_free(s);
+}
+
+void ml_store_set_max_waiting(struct ml_store *s, int64_t n)
+{
+	s->max_waiting = n > 0 ? n : ML_STORE_MAX_WAITING;
 }
 
 bool ml_store_network(const struct ml_store *s, struct ml_hash *net)

@@ -83,7 +83,10 @@ int ml_store_counts(struct ml_store *s, struct ml_store_counts *c, struct ml_buf
  */
 const char *ml_store_errmsg(const struct ml_store *s);
 
-/* Largest number of ops kept waiting for missing ops or signatures. */
+/* Largest number of ops kept waiting for missing ops or signatures, by default. */
 #define ML_STORE_MAX_WAITING 200000
+
+/* Sets that bound for this open store (n <= 0: the default).  Never fails. */
+void ml_store_set_max_waiting(struct ml_store *s, int64_t n);
 
 #endif

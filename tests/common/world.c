@@ -5,6 +5,7 @@
 
 #include "crdt/body.h"
 #include "crdt/err.h"
+#include "crdt/feed.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -210,4 +211,77 @@ long w_count(struct world *w, const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+/* The recorded head of feed (author, unit, lane) at db, or an empty head. */
+static void feed_head(sqlite3 *db, struct ml_feed_head *head)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT auth_seq, auth_id, auth_ms, auth_c FROM feeds"
+	                       " WHERE author = ?1 AND unit = ?2 AND lane = ?3",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_blob(st, 1, head->feed.author.b, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, head->feed.unit.b, 32, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, head->feed.lane);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
+		head->seq = (uint64_t)sqlite3_column_int64(st, 0);
+		memcpy(head->id.b, sqlite3_column_blob(st, 1), 32);
+		head->hlc.ms = (uint64_t)sqlite3_column_int64(st, 2);
+		head->hlc.c = (uint32_t)sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+}
+
+/* Every judged feed head at db but head's own feed, ascending; returns how many. */
+static size_t other_heads(sqlite3 *db, const struct ml_feed_head *head, struct ml_hash *deps,
+                          size_t max)
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT o.id FROM feeds f JOIN ops o ON o.key = (f.id << 32) + "
+	                       "f.judged_seq WHERE f.judged_seq > 0 AND NOT (f.author = ?1 AND "
+	                       "f.unit = ?2 AND f.lane = ?3) ORDER BY o.id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_blob(st, 1, head->feed.author.b, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, head->feed.unit.b, 32, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, head->feed.lane);
+	while (sqlite3_step(st) == SQLITE_ROW && n < max)
+		memcpy(deps[n++].b, sqlite3_column_blob(st, 0), 32);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int w_forge_at(const char *db_path, const struct ml_hash *net, const struct ml_key *key,
+               const struct ml_hash *unit, enum ml_lane lane, const char *type, const uint8_t *body,
+               size_t body_len, uint64_t now_ms, struct ml_buf *out)
+{
+	struct ml_feed_head head = {.feed = {.author = key->pk, .unit = *unit, .lane = lane}};
+	static struct ml_hash deps[ML_OP_MAX_DEPS];
+	size_t nd = 0;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+		feed_head(db, &head);
+		nd = other_heads(db, &head, deps, ML_OP_MAX_DEPS);
+	}
+	sqlite3_close(db);
+	struct ml_op op = {
+	    .has_net = true, .net = *net, .deps = nd ? deps[0].b : NULL, .ndeps = nd};
+	snprintf(op.type, sizeof op.type, "%s", type);
+	op.body = body;
+	op.body_len = body_len;
+	struct ml_hlc clock = head.hlc;
+	return ml_feed_write_batch(&head, key, &clock, now_ms, &op, 1, out, NULL, NULL);
+}
+
+int w_forge(struct world *w, const struct ml_key *key, const struct ml_hash *unit,
+            enum ml_lane lane, const char *type, const struct ml_buf *body, struct ml_buf *out)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/node.db", w->dir);
+	w->now += 1000;
+	return w_forge_at(path, &w->net, key, unit, lane, type, body->data, body->len, w->now, out);
 }

@@ -61,6 +61,20 @@ int w_decide(struct world *w, const struct ml_key *key, const struct ml_hash *un
 int w_write(struct world *w, const struct ml_key *key, const struct ml_hash *unit,
             enum ml_lane lane, const char *type, const struct ml_buf *body, struct ml_hash *out);
 
+/*
+ * Encodes one op as a peer could send it, past the author's checks: signed by
+ * key and chained on the feed head recorded in the store at db_path, with
+ * every other judged feed head there as deps (so its authority, not its
+ * references, is what gets judged).  Appends it to out; nothing is ingested.
+ */
+int w_forge_at(const char *db_path, const struct ml_hash *net, const struct ml_key *key,
+               const struct ml_hash *unit, enum ml_lane lane, const char *type, const uint8_t *body,
+               size_t body_len, uint64_t now_ms, struct ml_buf *out);
+
+/* w_forge_at on w's store, with w's network and clock (advanced). */
+int w_forge(struct world *w, const struct ml_key *key, const struct ml_hash *unit,
+            enum ml_lane lane, const char *type, const struct ml_buf *body, struct ml_buf *out);
+
 /* Reads one column of a member row as text into out (empty if NULL). */
 int w_member_text(struct world *w, const struct ml_hash *member, const char *column, char *out,
                   size_t cap);

@@ -24,6 +24,7 @@
 #include "node/query.h"
 #include "node/store.h"
 #include "tests/common/rng.h"
+#include "tests/common/world.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -100,66 +101,19 @@ static int write_op(struct gen *g, int i, const struct ml_key *k, const struct m
 }
 
 /*
- * Writes an op past the author's checks: signed and chained on the node's
- * feed head, without deps, ingested like an op from a peer.  It is stored and
- * judged - usually rejected.
+ * Writes an op past the author's checks (tests/common/world.h, w_forge_at),
+ * ingested like an op from a peer.  It is stored and judged - usually rejected.
  */
 static void raw_write(struct gen *g, int i, const struct ml_key *k, const struct ml_hash *unit,
                       enum ml_lane lane, const char *type, const uint8_t *body, size_t body_len)
 {
-	sqlite3 *db = NULL;
 	char path[256];
 	snprintf(path, sizeof path, "%s/n%d.db", g->dir, i);
-	struct ml_feed_head head = {.feed = {.author = k->pk, .unit = *unit, .lane = lane}};
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(db,
-		                       "SELECT auth_seq, auth_id, auth_ms, auth_c FROM feeds"
-		                       " WHERE author = ?1 AND unit = ?2 AND lane = ?3",
-		                       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_blob(st, 1, k->pk.b, 32, SQLITE_STATIC);
-			sqlite3_bind_blob(st, 2, unit->b, 32, SQLITE_STATIC);
-			sqlite3_bind_int(st, 3, lane);
-			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
-				head.seq = (uint64_t)sqlite3_column_int64(st, 0);
-				memcpy(head.id.b, sqlite3_column_blob(st, 1), 32);
-				head.hlc.ms = (uint64_t)sqlite3_column_int64(st, 2);
-				head.hlc.c = (uint32_t)sqlite3_column_int64(st, 3);
-			}
-			sqlite3_finalize(st);
-		}
-		sqlite3_close(db);
-	}
-	/* Deps: every feed head the node has, so the op's past is rich enough for its
-	 * authority to be judged (and refused) rather than its references. */
-	static struct ml_hash deps[ML_OP_MAX_DEPS];
-	size_t nd = 0;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(
-		        db,
-		        "SELECT o.id FROM feeds f JOIN ops o ON o.key = (f.id << 32) + f.judged_seq"
-		        " WHERE f.judged_seq > 0 AND NOT (f.author = ?1 AND f.unit = ?2"
-		        " AND f.lane = ?3) ORDER BY o.id",
-		        -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_blob(st, 1, k->pk.b, 32, SQLITE_STATIC);
-			sqlite3_bind_blob(st, 2, unit->b, 32, SQLITE_STATIC);
-			sqlite3_bind_int(st, 3, lane);
-			while (sqlite3_step(st) == SQLITE_ROW && nd < ML_OP_MAX_DEPS)
-				memcpy(deps[nd++].b, sqlite3_column_blob(st, 0), 32);
-			sqlite3_finalize(st);
-		}
-		sqlite3_close(db);
-	}
-	struct ml_op op = {.has_net = true, .deps = nd ? deps[0].b : NULL, .ndeps = nd};
-	ml_store_network(g->node[i], &op.net);
-	snprintf(op.type, sizeof op.type, "%s", type);
-	op.body = body;
-	op.body_len = body_len;
-	struct ml_hlc clock = head.hlc;
+	struct ml_hash net;
+	ml_store_network(g->node[i], &net);
 	struct ml_buf out = ML_BUF_INIT;
 	g->now += 1 + rnd(1000);
-	if (ml_feed_write_batch(&head, k, &clock, g->now, &op, 1, &out, NULL, NULL) == ML_OK) {
+	if (w_forge_at(path, &net, k, unit, lane, type, body, body_len, g->now, &out) == ML_OK) {
 		const uint8_t *p = out.data;
 		struct ml_ingest_result res;
 		ml_store_ingest(g->node[i], &p, &out.len, 1, g->now, &res, NULL);

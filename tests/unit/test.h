@@ -18,6 +18,14 @@
 #include "crdt/key.h"
 #include "crdt/op.h"
 
+/* Fails the test unless expr returns ML_OK, naming the error and the message in err_buf. */
+#define TEST_OK(err_buf, expr)                                                                \
+	do {                                                                                  \
+		int rc_ = (expr);                                                             \
+		if (rc_ != ML_OK)                                                             \
+			fail_msg("%s: %s: %s", #expr, ml_err_name(rc_), ml_buf_str(err_buf)); \
+	} while (0)
+
 /* Decodes hex (spaces ignored) into out; fails the test if it does not fit or is not hex. */
 size_t test_unhex(const char *hex, uint8_t *out, size_t cap);
 

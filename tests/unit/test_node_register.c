@@ -4,10 +4,14 @@
  */
 #include "test.h"
 
+#include "crdt/audit.h"
+#include "crdt/body.h"
+#include "crdt/codec.h"
 #include "crdt/err.h"
 #include "crdt/number.h"
 #include "tests/common/world.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,12 +21,7 @@ struct fx {
 	struct ml_hash province, district, commune;
 };
 
-#define OK(expr)                                                                                 \
-	do {                                                                                     \
-		int rc_ = (expr);                                                                \
-		if (rc_ != ML_OK)                                                                \
-			fail_msg("%s: %s: %s", #expr, ml_err_name(rc_), ml_buf_str(&fx->w.err)); \
-	} while (0)
+#define OK(expr) TEST_OK(&fx->w.err, expr)
 
 static int setup(void **state)
 {
@@ -123,6 +122,301 @@ static void test_register_invalid_ops_are_refused_before_storing(void **state)
 	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM ops"), ops + 1);
 }
 
+/* Counts rows of sql, where each %s is replaced by a hash as an SQL blob literal. */
+static long count_with(struct fx *fx, const char *sql, const struct ml_hash *a,
+                       const struct ml_hash *b)
+{
+	char ha[68] = "", hb[68] = "", q[512];
+	if (a) {
+		ml_hex_encode(a->b, 32, ha + 2);
+		ha[0] = 'x', ha[1] = '\'';
+		strcat(ha, "'");
+	}
+	if (b) {
+		ml_hex_encode(b->b, 32, hb + 2);
+		hb[0] = 'x', hb[1] = '\'';
+		strcat(hb, "'");
+	}
+	snprintf(q, sizeof q, sql, ha, hb);
+	return w_count(&fx->w, q);
+}
+
+static int unit_op(struct fx *fx, const struct ml_key *key, const struct ml_hash *unit,
+                   const char *type, const char *field, const struct ml_hash *h,
+                   struct ml_hash *out)
+{
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	if (field)
+		ml_bb_hash(&bb, field, h);
+	struct ml_buf body = ML_BUF_INIT;
+	int rc = ml_bb_finish(&bb, &body);
+	ml_bb_release(&bb);
+	if (rc == ML_OK)
+		rc = w_write(&fx->w, key, unit, ML_LANE_GOV, type, &body, out);
+	ml_buf_release(&body);
+	return rc;
+}
+
+static void assert_rebuild_agrees(struct fx *fx)
+{
+	struct ml_hash before, after;
+	OK(ml_store_state_hash(fx->w.s, &before, &fx->w.err));
+	OK(ml_store_rebuild(fx->w.s, &fx->w.err));
+	OK(ml_store_state_hash(fx->w.s, &after, &fx->w.err));
+	assert_memory_equal(before.b, after.b, 32);
+}
+
+/* Transfer + receive moves a subtree; authority follows the new parent. */
+static void test_register_unit_move_changes_parent_and_authority(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash d2, tr, m;
+	OK(w_unit(&fx->w, fx->admin, &fx->province, "LĐLĐ quận Gia Lâm", "district", &d2));
+	struct ml_key *approver2 = w_key(40);
+	OK(w_grant(&fx->w, fx->admin, &d2, &approver2->pk, "approver"));
+	OK(w_delegate(&fx->w, fx->admin, &fx->province, &d2, 1010000, 1000));
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Ngô Thị Thu", "109814130", &m));
+	OK(w_decide(&fx->w, fx->officer, &fx->commune, "member_submit", &m, &m, 1, NULL, NULL));
+
+	OK(unit_op(fx, fx->admin, &fx->commune, "unit_transfer", "to", &d2, &tr));
+	/* handed over, not yet received: the parent is still the old district */
+	assert_int_equal(count_with(fx, "SELECT count(*) FROM units WHERE id = %s AND parent = %s",
+	                            &fx->commune, &fx->district),
+	                 1);
+	OK(unit_op(fx, fx->admin, &fx->commune, "unit_receive", "transfer", &tr, NULL));
+	assert_int_equal(count_with(fx, "SELECT count(*) FROM units WHERE id = %s AND parent = %s",
+	                            &fx->commune, &d2),
+	                 1);
+	/* the old district's approver no longer decides for the commune; the new one does */
+	char num[13];
+	ml_number_format(1000010, num);
+	assert_int_equal(
+	    w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m, &m, 1, num, NULL),
+	    ML_EUNAUTH);
+	ml_number_format(1010000, num);
+	OK(w_decide(&fx->w, approver2, &fx->commune, "member_approve", &m, &m, 1, num, NULL));
+	/* a unit cannot move under its own subtree */
+	assert_int_equal(
+	    unit_op(fx, fx->admin, &fx->province, "unit_transfer", "to", &fx->commune, NULL),
+	    ML_EFIELD);
+	assert_non_null(strstr(ml_buf_str(&fx->w.err), "subtree"));
+	assert_rebuild_agrees(fx);
+	ml_key_free(approver2);
+}
+
+/* A merged unit takes no more writes and names the unit that absorbed it. */
+static void test_register_unit_merge_ends_the_unit(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash c2, m;
+	OK(w_unit(&fx->w, fx->admin, &fx->district, "CĐCS Phường Phúc Đồng", "base_union", &c2));
+	OK(unit_op(fx, fx->admin, &fx->commune, "unit_merge", "into", &c2, NULL));
+	assert_int_equal(count_with(fx,
+	                            "SELECT count(*) FROM units WHERE id = %s AND status = 'merged'"
+	                            " AND merged_into = %s",
+	                            &fx->commune, &c2),
+	                 1);
+	assert_int_equal(
+	    w_member(&fx->w, fx->officer, &fx->commune, "Đỗ Văn Hùng", "109814131", &m), ML_EFIELD);
+	assert_non_null(strstr(ml_buf_str(&fx->w.err), "merged"));
+	/* a unit cannot merge into itself */
+	assert_int_equal(unit_op(fx, fx->admin, &c2, "unit_merge", "into", &c2, NULL), ML_EFIELD);
+	assert_rebuild_agrees(fx);
+}
+
+/* Split creates the named siblings (ids derived from the split op) and ends the original. */
+static void test_register_unit_split_and_dissolve(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	static const char *const names[] = {"CĐCS Tổ dân phố 1", "CĐCS Tổ dân phố 2"};
+	ml_bb_text_list(&bb, "names", names, 2);
+	struct ml_buf body = ML_BUF_INIT;
+	OK(ml_bb_finish(&bb, &body));
+	ml_bb_release(&bb);
+	struct ml_hash split;
+	OK(w_write(&fx->w, fx->admin, &fx->commune, ML_LANE_GOV, "unit_split", &body, &split));
+	ml_buf_release(&body);
+	assert_int_equal(count_with(fx,
+	                            "SELECT count(*) FROM units WHERE parent = %s AND level ="
+	                            " 'base_union' AND name LIKE 'CĐCS Tổ dân phố _'",
+	                            &fx->district, NULL),
+	                 2);
+	assert_int_equal(count_with(fx,
+	                            "SELECT count(*) FROM units WHERE id = %s AND status = 'split'",
+	                            &fx->commune, NULL),
+	                 1);
+	/* the first new unit's id is BLAKE2b-256("memberlog/split" || split id || 0) */
+	uint8_t pre[15 + 32 + 1];
+	memcpy(pre, "memberlog/split", 15);
+	memcpy(pre + 15, split.b, 32);
+	pre[47] = 0;
+	struct ml_hash first = ml_hash_of(pre, sizeof pre);
+	assert_int_equal(count_with(fx,
+	                            "SELECT count(*) FROM units WHERE id = %s AND name ="
+	                            " 'CĐCS Tổ dân phố 1'",
+	                            &first, NULL),
+	                 1);
+	/* members go to a new unit; the old one refuses them */
+	struct ml_hash m;
+	OK(w_grant(&fx->w, fx->admin, &first, &fx->officer->pk, "officer"));
+	OK(w_member(&fx->w, fx->officer, &first, "Phan Văn Khải", "109814132", &m));
+	assert_int_equal(
+	    w_member(&fx->w, fx->officer, &fx->commune, "Phan Thị Lụa", "109814133", &m),
+	    ML_EFIELD);
+	/* dissolve the new unit: no more writes there either */
+	OK(unit_op(fx, fx->admin, &first, "unit_dissolve", NULL, NULL, NULL));
+	assert_int_equal(w_member(&fx->w, fx->officer, &first, "Phan Thị Lụa", "109814133", &m),
+	                 ML_EFIELD);
+	assert_non_null(strstr(ml_buf_str(&fx->w.err), "dissolved"));
+	assert_rebuild_agrees(fx);
+}
+
+/* A revocation invalidates the device's ops after its cut, wherever they are. */
+static void test_register_revocation_cuts_later_ops(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m1, m2;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Vũ Thị Hoa", "109814134", &m1));
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Vũ Văn Nam", "109814135", &m2));
+	/* keep the officer's ops up to seq 1 of its commune register feed */
+	struct ml_buf cuts = ML_BUF_INIT;
+	struct ml_writer wr;
+	ml_wr_init(&wr, &cuts);
+	ml_wr_array(&wr, 1);
+	ml_wr_array(&wr, 3);
+	ml_wr_bytes(&wr, fx->commune.b, 32);
+	ml_wr_cstr(&wr, "reg");
+	ml_wr_uint(&wr, 1);
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_bytes(&bb, "device", fx->officer->pk.b, 32);
+	ml_bb_raw(&bb, "cuts", cuts.data, cuts.len);
+	ml_bb_cstr(&bb, "reason", "máy tính bị mất");
+	struct ml_buf body = ML_BUF_INIT;
+	OK(ml_bb_finish(&bb, &body));
+	ml_bb_release(&bb);
+	OK(w_write(&fx->w, fx->admin, &fx->commune, ML_LANE_GOV, "revoke", &body, NULL));
+	ml_buf_release(&body);
+	ml_buf_release(&cuts);
+	/* m1 (seq 1) stands; m2 (seq 2) is rejected as revoked; no new writes */
+	assert_int_equal(count_with(fx, "SELECT count(*) FROM members WHERE id = %s", &m1, NULL),
+	                 1);
+	assert_int_equal(count_with(fx, "SELECT count(*) FROM members WHERE id = %s", &m2, NULL),
+	                 0);
+	assert_int_equal(count_with(fx,
+	                            "SELECT count(*) FROM ops WHERE id = %s AND status = 3 AND"
+	                            " reason LIKE 'ML_EREVOKED:%%'",
+	                            &m2, NULL),
+	                 1);
+	struct ml_hash m3;
+	int rc = w_member(&fx->w, fx->officer, &fx->commune, "Vũ Văn Ba", "109814136", &m3);
+	assert_true(rc == ML_EREVOKED || rc == ML_EUNAUTH);
+	assert_rebuild_agrees(fx);
+}
+
+/* Same ID number: flagged, never merged; an approver above both settles the pair. */
+static void test_register_duplicates_flagged_then_resolved(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash a, b;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Hoàng Văn Tư", "001085012345", &a));
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Hoàng Văn Tứ", "001085012345", &b));
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members"), 2);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM duplicates WHERE id_number ="
+	                                 " '001085012345'"),
+	                 1);
+	const struct ml_hash *lo = ml_hash_cmp(&a, &b) < 0 ? &a : &b;
+	const struct ml_hash *hi = lo == &a ? &b : &a;
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_hash(&bb, "a", lo);
+	ml_bb_hash(&bb, "b", hi);
+	ml_bb_cstr(&bb, "decision", "distinct");
+	struct ml_buf body = ML_BUF_INIT;
+	OK(ml_bb_finish(&bb, &body));
+	ml_bb_release(&bb);
+	/* the officer may not decide; the district approver may */
+	assert_int_equal(w_write(&fx->w, fx->officer, &fx->commune, ML_LANE_REG,
+	                         "duplicate_resolve", &body, NULL),
+	                 ML_EUNAUTH);
+	OK(w_write(&fx->w, fx->approver, &fx->commune, ML_LANE_REG, "duplicate_resolve", &body,
+	           NULL));
+	ml_buf_release(&body);
+	assert_int_equal(count_with(fx,
+	                            "SELECT count(*) FROM duplicate_decisions WHERE a = %s AND b ="
+	                            " %s AND decision = 'distinct'",
+	                            lo, hi),
+	                 1);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members"), 2);
+	/* an edit that removes the shared number removes the pair */
+	OK(w_edit(&fx->w, fx->officer, &fx->commune, &b, "id_number", "001085012346", NULL));
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM duplicates"), 0);
+	assert_rebuild_agrees(fx);
+}
+
+/*
+ * Two approvers on two nodes, offline from each other, give one number to
+ * two members: once the nodes exchange ops, the earlier-stamped approval
+ * keeps the number, and both nodes record the same conflict.
+ */
+static void test_register_number_given_twice_is_a_recorded_conflict(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_key *approver2 = w_key(41);
+	OK(w_grant(&fx->w, fx->admin, &fx->district, &approver2->pk, "approver"));
+	struct ml_hash m1, m2;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Lâm Văn Sơn", "109814140", &m1));
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Lâm Thị Hà", "109814141", &m2));
+	/* a second node with everything so far */
+	struct ml_store *other;
+	OK(w_open_node(&fx->w, "other", &other));
+	const uint8_t *p;
+	size_t len;
+	size_t off = 0;
+	struct ml_ingest_result res;
+	struct ml_buf copy = ML_BUF_INIT;
+	OK(ml_buf_add(&copy, fx->w.log.data, fx->w.log.len));
+	while (off < copy.len) {
+		OK(ml_oplog_next(copy.data, copy.len, &off, &p, &len, &fx->w.err));
+		OK(ml_store_ingest(other, &p, &len, 1, fx->w.now, &res, &fx->w.err));
+	}
+	size_t shared = fx->w.log.len;
+	char num[13];
+	ml_number_format(1000007, num);
+	OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m1, &m1, 1, num, NULL));
+	struct ml_store *home = fx->w.s;
+	fx->w.s = other; /* the second approver writes on the second node */
+	OK(w_decide(&fx->w, approver2, &fx->commune, "member_approve", &m2, &m2, 1, num, NULL));
+	fx->w.s = home;
+	/* exchange: every op after the shared prefix, to both nodes */
+	struct ml_store *nodes[2] = {home, other};
+	for (int k = 0; k < 2; k++) {
+		off = shared;
+		while (off < fx->w.log.len) {
+			OK(ml_oplog_next(fx->w.log.data, fx->w.log.len, &off, &p, &len,
+			                 &fx->w.err));
+			OK(ml_store_ingest(nodes[k], &p, &len, 1, fx->w.now, &res, &fx->w.err));
+		}
+	}
+	struct ml_hash h1, h2;
+	OK(ml_store_state_hash(home, &h1, &fx->w.err));
+	OK(ml_store_state_hash(other, &h2, &fx->w.err));
+	assert_memory_equal(h1.b, h2.b, 32);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM conflicts WHERE kind ="
+	                                 " 'number_shared'"),
+	                 1);
+	/* the first approval was written first (earlier clock): m1 keeps the number */
+	char got[16];
+	OK(w_member_text(&fx->w, &m1, "number", got, sizeof got));
+	assert_string_equal(got, num);
+	ml_store_close(other);
+	ml_buf_release(&copy);
+	ml_key_free(approver2);
+}
+
 int main(void)
 {
 	ml_crypto_init();
@@ -132,6 +426,17 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_register_rebuild_gives_the_same_state_hash, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_register_invalid_ops_are_refused_before_storing,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_unit_move_changes_parent_and_authority,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_unit_merge_ends_the_unit, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_register_unit_split_and_dissolve, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_revocation_cuts_later_ops, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_register_duplicates_flagged_then_resolved, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_register_number_given_twice_is_a_recorded_conflict,
 	                                    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,346 @@
+/*
+ * test_node_adversarial.c - what a hostile or broken peer can send, ingested
+ * into a real store: forged signatures, another network, oversize and garbage
+ * bytes, clocks from the future, unknown op types, ops naming what does not
+ * exist, and long chains delivered backwards.  Each is refused or kept as
+ * rejected evidence, or waits within the bound; the node's register never
+ * changes because of it and the node keeps working.
+ */
+#include "test.h"
+
+#include "crdt/body.h"
+#include "crdt/err.h"
+#include "crdt/feed.h"
+#include "tests/common/world.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fx {
+	struct world w;
+	struct ml_key *admin, *officer;
+	struct ml_hash commune;
+	struct ml_hash hash0; /* the state hash after setup */
+};
+
+#define OK(expr) TEST_OK(&fx->w.err, expr)
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof *fx);
+	*state = fx;
+	OK(w_open(&fx->w));
+	fx->admin = w_key(1);
+	fx->officer = w_key(2);
+	OK(w_genesis(&fx->w, fx->admin, "Tổng Liên đoàn Lao động Việt Nam", ML_ORG_TRADE_UNION));
+	OK(w_unit(&fx->w, fx->admin, &fx->w.net, "CĐCS Công ty May Đáp Cầu", "base_union",
+	          &fx->commune));
+	OK(w_grant(&fx->w, fx->admin, &fx->commune, &fx->officer->pk, "officer"));
+	OK(ml_store_state_hash(fx->w.s, &fx->hash0, &fx->w.err));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	w_close(&fx->w);
+	ml_key_free(fx->admin);
+	ml_key_free(fx->officer);
+	free(fx);
+	return 0;
+}
+
+static void member_body(struct ml_buf *out, unsigned i)
+{
+	char name[64], idnum[16];
+	snprintf(name, sizeof name, "Nguyễn Thị Lan %u", i);
+	snprintf(idnum, sizeof idnum, "0271%08u", i);
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_cstr(&bb, "full_name", name);
+	ml_bb_cstr(&bb, "id_number", idnum);
+	ml_bb_cstr(&bb, "union_join_date", "01/03/2019");
+	ml_buf_reset(out);
+	ml_bb_finish(&bb, out);
+	ml_bb_release(&bb);
+}
+
+/* A valid member_create by the officer, as a peer would send it. */
+static void valid_op(struct fx *fx, unsigned i, struct ml_buf *out)
+{
+	struct ml_buf body = ML_BUF_INIT;
+	member_body(&body, i);
+	OK(w_forge(&fx->w, fx->officer, &fx->commune, ML_LANE_REG, "member_create", &body, out));
+	ml_buf_release(&body);
+}
+
+static struct ml_ingest_result ingest1(struct fx *fx, const uint8_t *p, size_t n, int want_rc)
+{
+	struct ml_ingest_result res;
+	int rc = ml_store_ingest(fx->w.s, &p, &n, 1, fx->w.now, &res, &fx->w.err);
+	if (rc != want_rc)
+		fail_msg("ingest: %s (%s), expected %s", ml_err_name(rc), ml_buf_str(&fx->w.err),
+		         ml_err_name(want_rc));
+	return res;
+}
+
+/* The register and every verdict are exactly as setup left them. */
+static void assert_register_unchanged(struct fx *fx)
+{
+	struct ml_hash h;
+	OK(ml_store_state_hash(fx->w.s, &h, &fx->w.err));
+	assert_memory_equal(h.b, fx->hash0.b, 32);
+}
+
+static void test_adversarial_forged_signature_and_tampered_body(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_buf op = ML_BUF_INIT;
+	valid_op(fx, 1, &op);
+	long ops = w_count(&fx->w, "SELECT count(*) FROM ops");
+	/* the signature's last byte */
+	op.data[op.len - 1] ^= 0x01;
+	struct ml_ingest_result r = ingest1(fx, op.data, op.len, ML_OK);
+	assert_int_equal(r.applied, 0);
+	assert_int_equal(r.first_error, ML_EBADSIG);
+	op.data[op.len - 1] ^= 0x01;
+	/* a byte of the name, inside the signed bytes */
+	uint8_t *at = memmem(op.data, op.len, "Lan 1", 5);
+	assert_non_null(at);
+	at[4] = '7';
+	r = ingest1(fx, op.data, op.len, ML_OK);
+	assert_int_equal(r.applied, 0);
+	assert_int_equal(r.first_error, ML_EBADSIG);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM ops"), ops);
+	assert_register_unchanged(fx);
+	/* the genuine op is still accepted afterwards */
+	at[4] = '1';
+	r = ingest1(fx, op.data, op.len, ML_OK);
+	assert_int_equal(r.applied, 1);
+	ml_buf_release(&op);
+}
+
+static void test_adversarial_other_network_future_clock_and_bad_bytes(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_buf body = ML_BUF_INIT, op = ML_BUF_INIT;
+	member_body(&body, 2);
+	/* another network: signed properly, but not ours */
+	char path[256];
+	snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
+	struct ml_hash other = fx->w.net;
+	other.b[0] ^= 0xff;
+	OK(w_forge_at(path, &other, fx->officer, &fx->commune, ML_LANE_REG, "member_create",
+	              body.data, body.len, fx->w.now, &op));
+	struct ml_ingest_result r = ingest1(fx, op.data, op.len, ML_OK);
+	assert_int_equal(r.refused, 1);
+	assert_int_equal(r.first_error, ML_EWRONGNET);
+	/* a clock a day ahead of ours */
+	ml_buf_reset(&op);
+	OK(w_forge_at(path, &fx->w.net, fx->officer, &fx->commune, ML_LANE_REG, "member_create",
+	              body.data, body.len, fx->w.now + 86400000ULL, &op));
+	r = ingest1(fx, op.data, op.len, ML_OK);
+	assert_int_equal(r.refused, 1);
+	assert_int_equal(r.first_error, ML_EFUTURE);
+	/* more than 64 KiB, garbage, truncated, trailing bytes */
+	size_t big = 70000;
+	uint8_t *junk = calloc(1, big);
+	junk[0] = 0xa1;
+	r = ingest1(fx, junk, big, ML_OK);
+	assert_int_equal(r.first_error, ML_ETOOBIG);
+	for (size_t i = 0; i < 512; i++)
+		junk[i] = (uint8_t)(i * 131 + 7);
+	r = ingest1(fx, junk, 512, ML_OK);
+	assert_int_equal(r.refused, 1);
+	ml_buf_reset(&op);
+	valid_op(fx, 3, &op);
+	r = ingest1(fx, op.data, op.len - 10, ML_OK);
+	assert_int_equal(r.first_error, ML_ETRUNCATED);
+	memcpy(junk, op.data, op.len);
+	junk[op.len] = 0;
+	r = ingest1(fx, junk, op.len + 1, ML_OK);
+	assert_int_equal(r.first_error, ML_ETRAILING);
+	free(junk);
+	assert_register_unchanged(fx);
+	ml_buf_release(&body);
+	ml_buf_release(&op);
+}
+
+/* Forges the body bb (released) as the officer's op of `type` and ingests it. */
+static struct ml_ingest_result forge_and_ingest(struct fx *fx, const char *type,
+                                                struct ml_body_builder *bb)
+{
+	struct ml_buf body = ML_BUF_INIT, op = ML_BUF_INIT;
+	OK(ml_bb_finish(bb, &body));
+	ml_bb_release(bb);
+	OK(w_forge(&fx->w, fx->officer, &fx->commune, ML_LANE_REG, type, &body, &op));
+	struct ml_ingest_result r = ingest1(fx, op.data, op.len, ML_OK);
+	ml_buf_release(&body);
+	ml_buf_release(&op);
+	return r;
+}
+
+/* Signed and authentic, but wrong inside: kept with the reason, no effect. */
+static void test_adversarial_bad_bodies_are_kept_as_rejected_evidence(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_body_builder bb;
+	/* an op type nobody knows */
+	ml_bb_init(&bb);
+	ml_bb_cstr(&bb, "full_name", "Nguyễn Thị Lan");
+	struct ml_ingest_result r = forge_and_ingest(fx, "member_teleport", &bb);
+	assert_int_equal(r.rejected, 1);
+	assert_int_equal(r.first_error, ML_EFIELD);
+	/* a name longer than the field allows */
+	char name[400];
+	memset(name, 'a', sizeof name - 1);
+	name[sizeof name - 1] = 0;
+	ml_bb_init(&bb);
+	ml_bb_cstr(&bb, "full_name", name);
+	ml_bb_cstr(&bb, "id_number", "027100000005");
+	ml_bb_cstr(&bb, "union_join_date", "01/03/2019");
+	r = forge_and_ingest(fx, "member_create", &bb);
+	assert_int_equal(r.rejected, 1);
+	assert_non_null(strstr(r.first_message, "full_name"));
+	/* an update naming a member that does not exist (a unit's id) */
+	ml_bb_init(&bb);
+	ml_bb_hash(&bb, "member", &fx->commune);
+	ml_bb_cstr(&bb, "phone", "0912345678");
+	r = forge_and_ingest(fx, "member_update", &bb);
+	assert_int_equal(r.rejected, 1);
+	/* kept as evidence (their verdicts are part of the state), without effect */
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM ops WHERE status = 3"), 3);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members"), 0);
+}
+
+/* Appends the officer's member_create number i, with deps, as the next op of head's feed. */
+static void chain_op(struct fx *fx, struct ml_feed_head *head, struct ml_hlc *clock, unsigned i,
+                     const struct ml_hash *deps, size_t ndeps, struct ml_buf *out)
+{
+	struct ml_buf body = ML_BUF_INIT;
+	member_body(&body, i);
+	struct ml_op op;
+	memset(&op, 0, sizeof op);
+	op.has_net = true;
+	op.net = fx->w.net;
+	snprintf(op.type, sizeof op.type, "member_create");
+	op.body = body.data;
+	op.body_len = body.len;
+	op.deps = ndeps ? deps[0].b : NULL;
+	op.ndeps = ndeps;
+	OK(ml_feed_write_batch(head, fx->officer, clock, fx->w.now + i, &op, 1, out, NULL,
+	                       &fx->w.err));
+	ml_buf_release(&body);
+}
+
+/*
+ * A chain of single-op batches delivered newest first: each waits for its
+ * predecessor until the bound, then the node says "send the missing ops
+ * first" (ML_EAGAIN) and stores nothing of that batch; once the old end
+ * arrives, everything that waited is released and applied.
+ */
+static void test_adversarial_backwards_chain_waits_within_the_bound(void **state)
+{
+	struct fx *fx = *state;
+	enum { CHAIN = 300, BOUND = 100 };
+	ml_store_set_max_waiting(fx->w.s, BOUND);
+	/* the chain, written as the officer's device would, none ingested yet */
+	struct ml_buf ops[CHAIN];
+	struct ml_feed_head head = {
+	    .feed = {.author = fx->officer->pk, .unit = fx->commune, .lane = ML_LANE_REG}};
+	struct ml_hlc clock = {0, 0};
+	struct ml_buf body = ML_BUF_INIT;
+	struct ml_hash deps[8];
+	size_t ndeps;
+	{
+		/* the first op names the grant's feed head, as the author would */
+		char path[256];
+		snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
+		member_body(&body, 1000);
+		struct ml_buf first = ML_BUF_INIT;
+		OK(w_forge_at(path, &fx->w.net, fx->officer, &fx->commune, ML_LANE_REG,
+		              "member_create", body.data, body.len, fx->w.now, &first));
+		struct ml_op op;
+		OK(ml_op_parse(first.data, first.len, &op, &fx->w.err));
+		assert_true(op.ndeps >= 1 && op.ndeps <= 8);
+		ndeps = op.ndeps;
+		memcpy(deps[0].b, op.deps, 32 * ndeps);
+		ml_buf_release(&first);
+	}
+	for (unsigned i = 0; i < CHAIN; i++) {
+		ops[i] = (struct ml_buf)ML_BUF_INIT;
+		chain_op(fx, &head, &clock, 1000 + i, deps, i == 0 ? ndeps : 0, &ops[i]);
+	}
+	fx->w.now += CHAIN;
+	size_t delivered = 0;
+	for (unsigned i = CHAIN; i-- > 0;) {
+		struct ml_ingest_result r;
+		const uint8_t *p = ops[i].data;
+		size_t n = ops[i].len;
+		int rc = ml_store_ingest(fx->w.s, &p, &n, 1, fx->w.now, &r, &fx->w.err);
+		if (rc == ML_EAGAIN) {
+			assert_non_null(strstr(ml_buf_str(&fx->w.err), "missing ops first"));
+			break;
+		}
+		assert_int_equal(rc, ML_OK);
+		assert_true(r.waiting <= BOUND);
+		delivered++;
+	}
+	assert_int_equal(delivered, BOUND);
+	struct ml_store_counts c;
+	OK(ml_store_counts(fx->w.s, &c, &fx->w.err));
+	assert_int_equal(c.members, 0);
+	/* now from the old end: everything is released in order */
+	for (unsigned i = 0; i < CHAIN - BOUND; i++) {
+		struct ml_ingest_result r;
+		const uint8_t *p = ops[i].data;
+		size_t n = ops[i].len;
+		OK(ml_store_ingest(fx->w.s, &p, &n, 1, fx->w.now, &r, &fx->w.err));
+	}
+	OK(ml_store_counts(fx->w.s, &c, &fx->w.err));
+	assert_int_equal(c.members, CHAIN);
+	assert_int_equal(c.waiting + c.unverified, 0);
+	for (unsigned i = 0; i < CHAIN; i++)
+		ml_buf_release(&ops[i]);
+	ml_buf_release(&body);
+}
+
+/* An op whose dep never arrives waits (counted, bounded) and has no effect. */
+static void test_adversarial_missing_dep_waits_without_effect(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_buf raw = ML_BUF_INIT;
+	struct ml_hash ghost;
+	memset(ghost.b, 0x5a, 32);
+	struct ml_feed_head head = {
+	    .feed = {.author = fx->officer->pk, .unit = fx->commune, .lane = ML_LANE_REG}};
+	struct ml_hlc clock = {0, 0};
+	chain_op(fx, &head, &clock, 9, &ghost, 1, &raw);
+	struct ml_ingest_result r = ingest1(fx, raw.data, raw.len, ML_OK);
+	assert_int_equal(r.applied + r.rejected, 0);
+	assert_int_equal(r.waiting, 1);
+	assert_register_unchanged(fx);
+	/* delivered again: still one waiting op, not two */
+	r = ingest1(fx, raw.data, raw.len, ML_OK);
+	assert_int_equal(r.waiting, 1);
+	ml_buf_release(&raw);
+}
+
+int main(void)
+{
+	ml_crypto_init();
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_adversarial_forged_signature_and_tampered_body,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_adversarial_other_network_future_clock_and_bad_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_adversarial_bad_bodies_are_kept_as_rejected_evidence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adversarial_backwards_chain_waits_within_the_bound,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adversarial_missing_dep_waits_without_effect,
+	                                    setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
