@@ -138,8 +138,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--keep") == 0)
 			keep = true;
 		else {
-			fprintf(stderr,
-			        "usage: bench_ingest [--ops N] [--single] [--txn K] [--dir DIR] [--keep]\n");
+			fprintf(stderr, "usage: bench_ingest [--ops N] [--single] [--txn K] [--dir "
+			                "DIR] [--keep]\n");
 			return 2;
 		}
 	}
