@@ -342,10 +342,17 @@ static struct cand *cand_add(struct cands *cs)
 	return c;
 }
 
-static void cands_release(struct cands *cs)
+/* Empties cs for the next feed, keeping its array. */
+static void cands_clear(struct cands *cs)
 {
 	for (size_t i = 0; i < cs->n; i++)
 		ml_buf_release(&cs->c[i].own);
+	cs->n = 0;
+}
+
+static void cands_release(struct cands *cs)
+{
+	cands_clear(cs);
 	ml_free(cs->c);
 	memset(cs, 0, sizeof *cs);
 }
@@ -357,7 +364,7 @@ static void cands_release(struct cands *cs)
 static int gather(struct ml_store *s, struct feed *f, struct item *items, size_t n_items,
                   struct cands *cs, struct ml_buf *err)
 {
-	cs->n = 0;
+	cands_clear(cs);
 	for (size_t i = 0; i < n_items; i++) {
 		if (!items[i].candidate || items[i].feed != f)
 			continue;

@@ -329,8 +329,10 @@ static void act_member_simple(struct gen *g, struct actor *a, const char *type)
 		ml_bb_cstr(&bb, "card", rnd(2) ? "ordinary" : "linked");
 	} else if (strcmp(type, "member_transfer") == 0) {
 		int to = 3 + (int)rnd(3); /* another commune */
-		if (to == a->unit)
+		if (to == a->unit) {
+			ml_bb_release(&bb);
 			return;
+		}
 		ml_bb_hash(&bb, "to", &g->units[to]);
 	}
 	write_op(g, a->home, a->key, &g->units[a->unit], ML_LANE_REG, type, &bb, NULL);

@@ -70,8 +70,8 @@ static void test_fields_fold_ignores_diacritics_including_d(void **state)
 {
 	(void)state;
 	static const char *in[] = {"Nguyễn Thị Đào", "NGUYỄN  THỊ ĐÀO ",
-	                           "Nguye\xcc\x82\xcc\x83n Thi\xcc\xa3 D\xcc\x80"
-	                           "ao",
+	                           ("Nguye\xcc\x82\xcc\x83n Thi\xcc\xa3 D\xcc\x80"
+	                            "ao"),
 	                           "nguyen thi dao"};
 	for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
 		struct ml_buf out = ML_BUF_INIT;
