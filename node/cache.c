@@ -178,8 +178,10 @@ const struct unit_info *ml__unit_info(struct ml_store *s, const struct ml_hash *
                                       struct ml_buf *err)
 {
 	struct ml_cache *c = cache_of(s);
-	if (!c)
+	if (!c) {
+		s->fault = ML_ENOMEM;
 		return NULL;
+	}
 	size_t i = slot_of(unit->b, 1);
 	while (c->units[i]) {
 		if (ml_hash_eq(&c->units[i]->id, unit))
@@ -191,10 +193,11 @@ const struct unit_info *ml__unit_info(struct ml_store *s, const struct ml_hash *
 		i = slot_of(unit->b, 1);
 	}
 	struct unit_info *u = ml_calloc(1, sizeof *u);
-	if (!u)
-		return NULL;
-	if (load_unit(s, unit, u, err) != ML_OK) {
+	int rc = u ? load_unit(s, unit, u, err) : ML_ENOMEM;
+	if (rc != ML_OK) {
 		free_unit(u);
+		if (!s->fault)
+			s->fault = rc;
 		return NULL;
 	}
 	c->units[i] = u;
@@ -202,12 +205,40 @@ const struct unit_info *ml__unit_info(struct ml_store *s, const struct ml_hash *
 	return u;
 }
 
+static int load_grants(struct ml_store *s, struct grant_info *g, struct ml_buf *err)
+{
+	sqlite3_stmt *st = ml__stmt(s, ST_GRANTS_OF);
+	if (!st)
+		return ml__sqlerr(s, "read grants", err);
+	sqlite3_bind_blob(st, 1, g->dev.b, 32, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, g->role);
+	int q, rc = ML_OK;
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		struct grant_at *a = ml_realloc(g->at, (g->n + 1) * sizeof *a);
+		if (!a) {
+			rc = ML_ENOMEM;
+			break;
+		}
+		g->at = a;
+		a += g->n++;
+		memcpy(a->unit.b, sqlite3_column_blob(st, 0), 32);
+		a->at = (struct pos){(uint64_t)sqlite3_column_int64(st, 1),
+		                     (uint64_t)sqlite3_column_int64(st, 2)};
+	}
+	sqlite3_reset(st);
+	if (rc == ML_OK && q != SQLITE_DONE)
+		rc = ml__sqlerr(s, "read grants", err);
+	return rc;
+}
+
 const struct grant_info *ml__grant_info(struct ml_store *s, const struct ml_pubkey *dev,
                                         enum ml_role role, struct ml_buf *err)
 {
 	struct ml_cache *c = cache_of(s);
-	if (!c)
+	if (!c) {
+		s->fault = ML_ENOMEM;
 		return NULL;
+	}
 	size_t i = slot_of(dev->b, 2 + (unsigned)role);
 	while (c->grants[i]) {
 		if (c->grants[i]->role == role && ml_pubkey_eq(&c->grants[i]->dev, dev))
@@ -219,33 +250,16 @@ const struct grant_info *ml__grant_info(struct ml_store *s, const struct ml_pubk
 		i = slot_of(dev->b, 2 + (unsigned)role);
 	}
 	struct grant_info *g = ml_calloc(1, sizeof *g);
-	if (!g)
-		return NULL;
-	g->dev = *dev;
-	g->role = role;
-	sqlite3_stmt *st = ml__stmt(s, ST_GRANTS_OF);
-	if (!st) {
-		free_grant(g);
-		ml__sqlerr(s, "read grants", err);
-		return NULL;
+	int rc = ML_ENOMEM;
+	if (g) {
+		g->dev = *dev;
+		g->role = role;
+		rc = load_grants(s, g, err);
 	}
-	sqlite3_bind_blob(st, 1, dev->b, 32, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, role);
-	int q;
-	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
-		struct grant_at *a = ml_realloc(g->at, (g->n + 1) * sizeof *a);
-		if (!a)
-			break;
-		g->at = a;
-		a += g->n++;
-		memcpy(a->unit.b, sqlite3_column_blob(st, 0), 32);
-		a->at = (struct pos){(uint64_t)sqlite3_column_int64(st, 1),
-		                     (uint64_t)sqlite3_column_int64(st, 2)};
-	}
-	sqlite3_reset(st);
-	if (q != SQLITE_DONE) {
+	if (rc != ML_OK) {
 		free_grant(g);
-		ml__sqlerr(s, "read grants", err);
+		if (!s->fault)
+			s->fault = rc;
 		return NULL;
 	}
 	c->grants[i] = g;

@@ -55,11 +55,12 @@ struct grant_info {
 	} * at;
 };
 
-/* Returns the cached unit row (exists == false when there is none); NULL on error. */
+/* Returns the cached unit row (exists == false when there is none); NULL on error, which is
+ * also recorded in s->fault so that the judge fails instead of deciding on it. */
 const struct unit_info *ml__unit_info(struct ml_store *s, const struct ml_hash *unit,
                                       struct ml_buf *err);
 
-/* Returns the cached grants of (dev, role); NULL on error. */
+/* Returns the cached grants of (dev, role); NULL on error (recorded in s->fault). */
 const struct grant_info *ml__grant_info(struct ml_store *s, const struct ml_pubkey *dev,
                                         enum ml_role role, struct ml_buf *err);
 

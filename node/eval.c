@@ -143,6 +143,12 @@ int ml__reject(struct judge *j, int code, const char *fmt, ...)
 	return code;
 }
 
+/* The store's recorded fault, or ML_ESTORE if a read failed without one. */
+static int s_fault(const struct judge *j)
+{
+	return j->s->fault ? j->s->fault : ML_ESTORE;
+}
+
 static void hex8(const struct ml_hash *h, char out[17])
 {
 	ml_hex_encode(h->b, 8, out);
@@ -225,7 +231,7 @@ int ml__unit_active(struct judge *j, const struct ml_hash *unit, const char *wha
 	char x[17];
 	hex8(unit, x);
 	if (!u)
-		return ML_ESTORE;
+		return s_fault(j);
 	if (!unit_created_in_past(j, u))
 		return ml__reject(j, ML_EFIELD, "%s %s... is not a unit its author had seen", what,
 		                  x);
@@ -423,7 +429,8 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t p
 
 	struct ml_buf msg = ML_BUF_INIT;
 	struct feed *f = NULL;
-	ml__feed_by_id(s, (int64_t)j.feed, &f, err);
+	if ((rc = ml__feed_by_id(s, (int64_t)j.feed, &f, err)) != ML_OK)
+		goto out;
 	if (f && f->fork_seq && j.seq >= f->fork_seq)
 		ml__reject(&j, ML_EFORK,
 		           "the author signed two different ops at seq %llu of this feed",
@@ -447,9 +454,14 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t p
 	} else {
 		j.type = ml_optype_of(op->type);
 	}
+	/* A cache read that failed must not have become part of the verdict. */
+	if (s->fault) {
+		rc = s->fault;
+		goto out;
+	}
 	if (!j.code) {
 		rc = ml__apply(&j, err);
-		if (rc != ML_OK)
+		if (rc != ML_OK || (rc = s->fault) != ML_OK)
 			goto out;
 	}
 	ml__set_target(&j);

@@ -960,6 +960,7 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 
 	int64_t waiting_before = s->waiting, eval_before = s->next_eval;
 	bool have_net_before = s->have_net;
+	s->fault = ML_OK;
 	int rc = ml__exec(s, ml__stmt(s, ST_BEGIN), "begin", err);
 	if (rc != ML_OK) {
 		ml_free(items);
@@ -1012,16 +1013,10 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 	if (rc == ML_OK)
 		rc = ml__exec(s, ml__stmt(s, ST_COMMIT), "commit", err);
 	if (rc != ML_OK) {
-		ml__exec(s, ml__stmt(s, ST_ROLLBACK), "rollback", NULL);
-		ml__feeds_forget(s);
-		ml__cache_clear(s);
-		for (size_t i = 0; i < sizeof s->fc / sizeof s->fc[0]; i++)
-			s->fc[i].used = false;
+		ml__rollback(s);
 		s->waiting = waiting_before;
 		s->next_eval = eval_before;
 		s->have_net = have_net_before;
-		s->need_rebuild = false;
-		ml__revs_load(s, NULL);
 	}
 	fresh_clear(s);
 	res->waiting = (size_t)(s->waiting > 0 ? s->waiting : 0);

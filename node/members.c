@@ -510,17 +510,19 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	}
 	if ((rc = append_op(m, j->op, (struct pos){j->feed, j->seq})) != ML_OK)
 		return rc == ML_ESTORE ? ml_errf(err, rc, "a judged op no longer parses") : rc;
+	struct ml_member_view v;
+	if ((rc = ml_member_fold(&m->id, m->e, m->n, &v)) != ML_OK)
+		return rc;
 	uint8_t *keys = ml_malloc(8 * m->n);
-	if (!keys)
+	if (!keys) {
+		ml_member_view_release(&v);
 		return ML_ENOMEM;
+	}
 	for (size_t i = 0; i < m->n; i++) {
 		uint64_t k = (uint64_t)OP_KEY(m->at[i].feed, m->at[i].seq);
 		for (int b = 0; b < 8; b++)
 			keys[8 * i + (size_t)b] = (uint8_t)(k >> (8 * b));
 	}
-	struct ml_member_view v;
-	if ((rc = ml_member_fold(&m->id, m->e, m->n, &v)) != ML_OK)
-		return rc;
 
 	char name[512], idnum[16], status[24], origin[16];
 	struct ml_body draft, official;

@@ -137,7 +137,11 @@ struct ml_store {
 	int64_t next_eval;
 	int64_t waiting;     /* candidates in pending, and authentic ops not yet judged */
 	int64_t max_waiting; /* ML_STORE_MAX_WAITING unless set */
-	int64_t n_missing;   /* rows in the missing table */
+	/* The first internal error (ML_ENOMEM, ML_ESTORE) met where the judge reads
+	 * through a cache that cannot report one; the transaction then fails rather
+	 * than turn the error into a verdict. */
+	int fault;
+	int64_t n_missing; /* rows in the missing table */
 
 	/* feeds touched by the running transaction */
 	struct feed **feeds;
@@ -226,6 +230,13 @@ uint64_t ml__cut_of(const struct ml_store *s, const struct ml_feed_id *key);
 bool ml__rev_in_effect(const struct ml_store *s, const struct ml_hash *op);
 void ml__revs_release(struct ml_store *s);
 int ml__revs_load(struct ml_store *s, struct ml_buf *err);
+
+/*
+ * Rolls the open transaction back and forgets everything cached from it: the
+ * feeds, the unit/grant/member caches, the frontier cache (ids interned in it
+ * are gone), the revocations in effect.  The caller restores its own counters.
+ */
+void ml__rollback(struct ml_store *s);
 
 /*
  * Judging (eval.c): judges the authentic op `op` stored at key, whose prev and

@@ -296,6 +296,8 @@ int ml__rebuild_locked(struct ml_store *s, struct ml_buf *err)
 
 int ml_store_rebuild(struct ml_store *s, struct ml_buf *err)
 {
+	int64_t eval_before = s->next_eval;
+	s->fault = ML_OK;
 	int rc = ml__exec(s, ml__stmt(s, ST_BEGIN), "begin", err);
 	if (rc != ML_OK)
 		return rc;
@@ -307,10 +309,8 @@ int ml_store_rebuild(struct ml_store *s, struct ml_buf *err)
 	if (rc == ML_OK)
 		rc = ml__exec(s, ml__stmt(s, ST_COMMIT), "commit", err);
 	if (rc != ML_OK) {
-		ml__exec(s, ml__stmt(s, ST_ROLLBACK), "rollback", NULL);
-		ml__feeds_forget(s);
-		ml__cache_clear(s);
-		ml__revs_load(s, NULL);
+		ml__rollback(s);
+		s->next_eval = eval_before;
 	}
 	return rc;
 }

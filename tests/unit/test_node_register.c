@@ -4,6 +4,7 @@
  */
 #include "test.h"
 
+#include "crdt/alloc.h"
 #include "crdt/audit.h"
 #include "crdt/body.h"
 #include "crdt/codec.h"
@@ -417,6 +418,71 @@ static void test_register_number_given_twice_is_a_recorded_conflict(void **state
 	ml_key_free(approver2);
 }
 
+/*
+ * Allocation failure at every point of an ingest and of a rebuild: each
+ * failing attempt reports ML_ENOMEM and leaves the store exactly as it was
+ * (nothing half-stored, no stale cache), and the attempt that succeeds gives
+ * the same register as the node that wrote the ops.
+ */
+static void test_register_allocation_failures_roll_back_cleanly(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m, e;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Trịnh Văn Quyết", "109814150", &m));
+	OK(w_decide(&fx->w, fx->officer, &fx->commune, "member_submit", &m, &m, 1, NULL, NULL));
+	char num[13];
+	ml_number_format(1000020, num);
+	OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m, &m, 1, num, NULL));
+	OK(w_edit(&fx->w, fx->officer, &fx->commune, &m, "phone", "0987654321", &e));
+	struct ml_hash want, empty, got;
+	OK(ml_store_state_hash(fx->w.s, &want, &fx->w.err));
+
+	struct ml_store *b;
+	OK(w_open_node(&fx->w, "faulty", &b));
+	OK(ml_store_state_hash(b, &empty, &fx->w.err));
+	const uint8_t *ops[64];
+	size_t lens[64], n = 0, off = 0;
+	while (off < fx->w.log.len && n < 64) {
+		OK(ml_oplog_next(fx->w.log.data, fx->w.log.len, &off, &ops[n], &lens[n],
+		                 &fx->w.err));
+		n++;
+	}
+	struct ml_ingest_result res;
+	int rc = ML_ENOMEM;
+	unsigned long fail_at = 1;
+	for (; rc == ML_ENOMEM && fail_at < 100000; fail_at++) {
+		ml_alloc_fail_at(fail_at);
+		rc = ml_store_ingest(b, ops, lens, n, fx->w.now, &res, &fx->w.err);
+		ml_alloc_fail_at(0);
+		if (rc == ML_ENOMEM) {
+			OK(ml_store_state_hash(b, &got, &fx->w.err));
+			assert_memory_equal(got.b, empty.b, 32);
+		}
+	}
+	if (rc != ML_OK)
+		fail_msg("allocation %lu: %s: %s", fail_at - 1, ml_err_name(rc),
+		         ml_buf_str(&fx->w.err));
+	assert_true(fail_at > 10); /* the loop did fail at many points */
+	assert_int_equal(res.applied, n);
+	OK(ml_store_state_hash(b, &got, &fx->w.err));
+	assert_memory_equal(got.b, want.b, 32);
+
+	for (rc = ML_ENOMEM, fail_at = 1; rc == ML_ENOMEM && fail_at < 100000; fail_at++) {
+		ml_alloc_fail_at(fail_at);
+		rc = ml_store_rebuild(b, &fx->w.err);
+		ml_alloc_fail_at(0);
+		OK(ml_store_state_hash(b, &got, &fx->w.err));
+		assert_memory_equal(got.b, want.b, 32);
+	}
+	assert_int_equal(rc, ML_OK);
+	/* and the store still takes writes afterwards */
+	struct ml_store *home = fx->w.s;
+	fx->w.s = b;
+	OK(w_edit(&fx->w, fx->officer, &fx->commune, &m, "hometown", "Hưng Yên", NULL));
+	fx->w.s = home;
+	ml_store_close(b);
+}
+
 int main(void)
 {
 	ml_crypto_init();
@@ -437,6 +503,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_register_duplicates_flagged_then_resolved, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_register_number_given_twice_is_a_recorded_conflict,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_allocation_failures_roll_back_cleanly,
 	                                    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
