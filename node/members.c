@@ -385,34 +385,55 @@ static const char *conflict_kind(enum ml_member_conflict_kind k)
 	return "member_other";
 }
 
+/* Runs each of the two delete statements with the member's id as ?1. */
+static int delete_pairs_of(struct ml_store *s, enum stmt_id as_a, enum stmt_id as_b,
+                           const struct ml_hash *id, const char *what, struct ml_buf *err)
+{
+	int rc = ML_OK;
+	const enum stmt_id ids[2] = {as_a, as_b};
+	for (int k = 0; k < 2 && rc == ML_OK; k++) {
+		sqlite3_stmt *st = ml__stmt(s, ids[k]);
+		if (!st)
+			return ml__sqlerr(s, what, err);
+		sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+		rc = ml__exec(s, st, what, err);
+	}
+	return rc;
+}
+
+/* The other members (at most max) that query q(value, id) lists. */
+static int others_with(struct ml_store *s, enum stmt_id q, const char *value,
+                       const struct ml_hash *id, struct ml_hash *others, size_t max, size_t *n,
+                       struct ml_buf *err)
+{
+	*n = 0;
+	sqlite3_stmt *st = ml__stmt(s, q);
+	if (!st)
+		return ml__sqlerr(s, "find members", err);
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, id->b, 32, SQLITE_STATIC);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		memcpy(others[(*n)++].b, sqlite3_column_blob(st, 0), 32);
+	sqlite3_reset(st);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? ML_OK : ml__sqlerr(s, "find members", err);
+}
+
 /* Re-derives the member's duplicate pairs: every other record with the same ID number. */
 static int update_duplicates(struct ml_store *s, const struct ml_hash *id, const char *idnum,
                              struct ml_buf *err)
 {
-	int rc = ML_OK;
-	for (int which = 0; which < 2 && rc == ML_OK; which++) {
-		sqlite3_stmt *st =
-		    ml__stmt(s, which ? ST_DUPLICATE_DEL_MEMBER_B : ST_DUPLICATE_DEL_MEMBER);
-		if (!st)
-			return ml__sqlerr(s, "update duplicates", err);
-		sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
-		rc = ml__exec(s, st, "update duplicates", err);
-	}
+	int rc = delete_pairs_of(s, ST_DUPLICATE_DEL_MEMBER, ST_DUPLICATE_DEL_MEMBER_B, id,
+	                         "update duplicates", err);
 	if (rc != ML_OK || !idnum || !*idnum)
 		return rc;
 	struct ml_hash others[64];
-	size_t n = 0;
-	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_BY_IDNUM);
-	if (!st)
-		return ml__sqlerr(s, "find duplicates", err);
-	sqlite3_bind_text(st, 1, idnum, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, id->b, 32, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW && n < 64)
-		memcpy(others[n++].b, sqlite3_column_blob(st, 0), 32);
-	sqlite3_reset(st);
+	size_t n;
+	if ((rc = others_with(s, ST_MEMBER_BY_IDNUM, idnum, id, others, 64, &n, err)) != ML_OK)
+		return rc;
 	for (size_t i = 0; i < n && rc == ML_OK; i++) {
 		bool first = ml_hash_cmp(id, &others[i]) < 0;
-		st = ml__stmt(s, ST_DUPLICATE_ADD);
+		sqlite3_stmt *st = ml__stmt(s, ST_DUPLICATE_ADD);
 		if (!st)
 			return ml__sqlerr(s, "record duplicate", err);
 		sqlite3_bind_blob(st, 1, (first ? id : &others[i])->b, 32, SQLITE_STATIC);
@@ -427,27 +448,14 @@ static int update_duplicates(struct ml_store *s, const struct ml_hash *id, const
 static int update_number_conflicts(struct ml_store *s, const struct ml_hash *id, const char *number,
                                    struct ml_buf *err)
 {
-	int rc = ML_OK;
-	for (int which = 0; which < 2 && rc == ML_OK; which++) {
-		sqlite3_stmt *st =
-		    ml__stmt(s, which ? ST_CONFLICT_DEL_NUMBER_B : ST_CONFLICT_DEL_NUMBER);
-		if (!st)
-			return ml__sqlerr(s, "update conflicts", err);
-		sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
-		rc = ml__exec(s, st, "update conflicts", err);
-	}
+	int rc = delete_pairs_of(s, ST_CONFLICT_DEL_NUMBER, ST_CONFLICT_DEL_NUMBER_B, id,
+	                         "update conflicts", err);
 	if (rc != ML_OK || !number)
 		return rc;
 	struct ml_hash others[16];
-	size_t n = 0;
-	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_BY_NUMBER);
-	if (!st)
-		return ml__sqlerr(s, "find numbers", err);
-	sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, id->b, 32, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW && n < 16)
-		memcpy(others[n++].b, sqlite3_column_blob(st, 0), 32);
-	sqlite3_reset(st);
+	size_t n;
+	if ((rc = others_with(s, ST_MEMBER_BY_NUMBER, number, id, others, 16, &n, err)) != ML_OK)
+		return rc;
 	for (size_t i = 0; i < n && rc == ML_OK; i++) {
 		const struct ml_hash *lo = ml_hash_cmp(id, &others[i]) < 0 ? id : &others[i];
 		rc = ml__conflict(s, "number_shared", lo, id, &others[i], err);

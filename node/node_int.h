@@ -218,6 +218,9 @@ int ml__frontier_intern(struct ml_store *s, const struct ml_frontier *f, int64_t
                         struct ml_buf *err);
 int ml__frontier_load(struct ml_store *s, int64_t id, struct ml_frontier *f, struct ml_buf *err);
 
+/* Empties the store's small frontier cache (its ids may no longer exist). */
+void ml__frontiers_forget(struct ml_store *s);
+
 /* Loads frontier id through the store's small cache; *f is borrowed until the next call. */
 int ml__frontier_cached(struct ml_store *s, int64_t id, const struct ml_frontier **f,
                         struct ml_buf *err);

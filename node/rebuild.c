@@ -172,8 +172,7 @@ static int pass(struct ml_store *s, struct ml_buf *err)
 	int rc = ml__view_clear(s, err);
 	if (rc != ML_OK)
 		return rc;
-	for (size_t i = 0; i < sizeof s->fc / sizeof s->fc[0]; i++)
-		s->fc[i].used = false;
+	ml__frontiers_forget(s);
 	s->n_cands = 0;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "SELECT key FROM ops WHERE eval IS NOT NULL ORDER BY eval",

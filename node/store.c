@@ -412,13 +412,18 @@ int ml__feeds_flush(struct ml_store *s, struct ml_buf *err)
 	return rc;
 }
 
+void ml__frontiers_forget(struct ml_store *s)
+{
+	for (size_t i = 0; i < sizeof s->fc / sizeof s->fc[0]; i++)
+		s->fc[i].used = false;
+}
+
 void ml__rollback(struct ml_store *s)
 {
 	ml__exec(s, ml__stmt(s, ST_ROLLBACK), "rollback", NULL);
 	ml__feeds_forget(s);
 	ml__cache_clear(s);
-	for (size_t i = 0; i < sizeof s->fc / sizeof s->fc[0]; i++)
-		s->fc[i].used = false;
+	ml__frontiers_forget(s);
 	s->need_rebuild = false;
 	s->rebuilding = false;
 	s->fault = ML_OK;

@@ -267,14 +267,22 @@ static void act_member_create(struct gen *g, struct actor *a)
 	write_op(g, a->home, a->key, &g->units[a->unit], ML_LANE_REG, "member_create", &bb, NULL);
 }
 
-static void act_member_edit(struct gen *g, struct actor *a)
+/* Starts a body about a random member a's node holds in a's unit; false if there is none. */
+static bool start_member_body(struct gen *g, struct actor *a, struct ml_body_builder *bb)
 {
 	struct ml_hash m;
 	if (!pick_member(g, a->home, a->unit, &m))
-		return;
+		return false;
+	ml_bb_init(bb);
+	ml_bb_hash(bb, "member", &m);
+	return true;
+}
+
+static void act_member_edit(struct gen *g, struct actor *a)
+{
 	struct ml_body_builder bb;
-	ml_bb_init(&bb);
-	ml_bb_hash(&bb, "member", &m);
+	if (!start_member_body(g, a, &bb))
+		return;
 	static const char *const towns[] = {"Hà Nội", "Cà Mau", "Huế", "Đà Nẵng"};
 	if (rnd(3))
 		ml_bb_cstr(&bb, "hometown", towns[rnd(4)]);
@@ -316,12 +324,9 @@ static void act_member_decide(struct gen *g, struct actor *a, const char *type, 
 
 static void act_member_simple(struct gen *g, struct actor *a, const char *type)
 {
-	struct ml_hash m;
-	if (!pick_member(g, a->home, a->unit, &m))
-		return;
 	struct ml_body_builder bb;
-	ml_bb_init(&bb);
-	ml_bb_hash(&bb, "member", &m);
+	if (!start_member_body(g, a, &bb))
+		return;
 	if (strcmp(type, "member_reduce") == 0) {
 		ml_bb_cstr(&bb, "reason", "left_job");
 		ml_bb_cstr(&bb, "date", "01/06/2024");
