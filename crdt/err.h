@@ -42,7 +42,8 @@
 	X(EFORK, "feed forked (equivocation)")                     \
 	X(EDUPLICATE, "duplicate")                                 \
 	X(EAGAIN, "try again later")                               \
-	X(EMISSINGDEP, "waiting for missing ops")
+	X(EMISSINGDEP, "waiting for missing ops")                  \
+	X(ECRYPT, "cannot decrypt: for another device, or altered")
 
 enum ml_err {
 	ML_OK = 0,

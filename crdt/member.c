@@ -302,6 +302,13 @@ int ml_member_fold(const struct ml_hash *id, const struct ml_member_entry *e, si
 			covers_create |= c == create;
 			if (t == ML_OT_MEMBER_SUBMIT) {
 				c->submitted = true;
+				/* A resubmission after a rejection (the record came back
+				 * fixed) reopens the change: a later approval is the
+				 * normal path, not a conflict. */
+				if (c->rejected && !c->approved) {
+					c->rejected = false;
+					c->rejected_by = NULL;
+				}
 			} else if (t == ML_OT_MEMBER_APPROVE && !c->approved) {
 				c->approved = true;
 				c->approved_by = &w[i].e->stamp.id;

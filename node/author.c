@@ -141,8 +141,8 @@ int ml_author_write(struct ml_store *s, const struct ml_key *key, const struct m
                     enum ml_lane lane, const struct ml_draft *drafts, size_t n, uint64_t now_ms,
                     struct ml_hash *ids, struct ml_buf *bytes, struct ml_buf *err)
 {
-	if (n == 0 || n > ML_BATCH_MAX)
-		return ml_errf(err, ML_EINVAL, "a write holds 1 to %d ops", ML_BATCH_MAX);
+	if (n == 0 || n > ML_AUTHOR_MAX)
+		return ml_errf(err, ML_EINVAL, "a write holds 1 to %d ops", ML_AUTHOR_MAX);
 	bool genesis = strcmp(drafts[0].type, ML_OP_TYPE_GENESIS) == 0;
 	struct ml_feed_head head = {.feed = {.author = key->pk, .lane = lane}};
 	struct deps d;
@@ -220,8 +220,12 @@ int ml_author_write(struct ml_store *s, const struct ml_key *key, const struct m
 		ops[0].deps = d.ids[0].b;
 		ops[0].ndeps = d.n;
 	}
-	if (rc == ML_OK)
-		rc = ml_feed_write_batch(&head, key, &clock, now_ms, ops, n, &out, ends, err);
+	/* Batches of ML_BATCH_MAX ops, one signature each, chained; one transaction below. */
+	for (size_t at = 0; at < n && rc == ML_OK; at += ML_BATCH_MAX) {
+		size_t k = n - at < ML_BATCH_MAX ? n - at : ML_BATCH_MAX;
+		rc = ml_feed_write_batch(&head, key, &clock, now_ms, ops + at, k, &out, ends + at,
+		                         err);
+	}
 	if (rc == ML_OK) {
 		const uint8_t **p = ml_calloc(n, sizeof *p);
 		size_t *lens = ml_calloc(n, sizeof *lens);

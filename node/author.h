@@ -24,8 +24,12 @@ struct ml_draft {
 	size_t body_len;
 };
 
+/* Most ops one write holds (an import of a large unit's list). */
+#define ML_AUTHOR_MAX 20000
+
 /*
- * Writes drafts[0..n) as one batch (one signature) about `unit` in `lane`,
+ * Writes drafts[0..n) (n <= ML_AUTHOR_MAX) as one transaction about `unit` in
+ * `lane`, in batches of up to ML_BATCH_MAX ops with one signature each,
  * signed by key.  For a genesis batch, unit is ignored.  On ML_OK the ops
  * are stored and applied; ids[i] (optional) receives op i's id and bytes
  * (optional) their encodings, concatenated.  Otherwise nothing is stored:

@@ -17,4 +17,16 @@
 int ml_query_member_pending(struct ml_store *s, const struct ml_hash *member, struct ml_hash *ids,
                             size_t max, size_t *n, bool *numbered, struct ml_buf *err);
 
+/* Which of a member's changes to list. */
+enum ml_change_filter {
+	ML_CHANGES_UNDECIDED, /* neither approved nor (since its last submission) rejected */
+	ML_CHANGES_SUBMITTED, /* submitted, no decision since: what the approver decides */
+	ML_CHANGES_TO_SUBMIT, /* not approved and not waiting: drafts and returned changes */
+};
+
+/* Like ml_query_member_pending, with the changes filter selects. */
+int ml_query_member_changes(struct ml_store *s, const struct ml_hash *member,
+                            enum ml_change_filter filter, struct ml_hash *ids, size_t max,
+                            size_t *n, bool *numbered, struct ml_buf *err);
+
 #endif

@@ -197,6 +197,39 @@ static void test_member_rejection_returns_the_record(void **state)
 	ml_member_view_release(&v);
 }
 
+/* Reject, fix, resubmit, approve: the normal path, official with no conflict. */
+static void test_member_resubmission_after_rejection(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m = create(fx);
+	struct ml_hash ids[2] = {m};
+	decide(fx, ML_OT_MEMBER_SUBMIT, &m, ids, 1, NULL, 2000);
+	decide(fx, ML_OT_MEMBER_REJECT, &m, ids, 1, NULL, 3000);
+	struct ml_hash fix = update_name(fx, &m, "Trần Thị Bé Ba", 4000);
+	ids[0] = m;
+	ids[1] = fix;
+	decide(fx, ML_OT_MEMBER_SUBMIT, &m, ids, 2, NULL, 5000);
+	struct ml_member_view v;
+	fold(fx, &m, &v);
+	assert_int_equal(v.state, ML_REC_SUBMITTED);
+	assert_int_equal(v.rejected, 0);
+	assert_int_equal(v.pending, 2);
+	ml_member_view_release(&v);
+	char num[13];
+	ml_number_format(11, num);
+	ids[0] = m;
+	ids[1] = fix;
+	decide(fx, ML_OT_MEMBER_APPROVE, &m, ids, 2, num, 6000);
+	fold(fx, &m, &v);
+	assert_int_equal(v.state, ML_REC_OFFICIAL);
+	assert_int_equal(v.n_conflicts, 0);
+	size_t len;
+	const char *name = ml_member_text(&v.official, "full_name", &len);
+	assert_non_null(name);
+	assert_memory_equal(name, "Trần Thị Bé Ba", len);
+	ml_member_view_release(&v);
+}
+
 static void test_member_conflicts_resolve_and_are_listed(void **state)
 {
 	struct fx *fx = *state;
@@ -297,6 +330,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_member_approval_of_old_draft_skips_newer_edit,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_member_rejection_returns_the_record, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_member_resubmission_after_rejection, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_member_conflicts_resolve_and_are_listed, setup,
 	                                    teardown),
