@@ -1,5 +1,5 @@
 /*
- * cmd_init.c - `memberlog init` and `memberlog device show`.
+ * cmd_init.c - `memberlog init`: the node directory and this device's key.
  */
 #include "cli.h"
 
@@ -39,34 +39,6 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 			printf("created device key %s\nin %s\n", pk, ml_buf_str(&path));
 	} else {
 		cli_error("%s", err.len ? ml_buf_str(&err) : ml_strerror(rc));
-	}
-	ml_key_free(key);
-	ml_buf_release(&err);
-	ml_buf_release(&path);
-	return rc == ML_OK ? CLI_OK : CLI_ERROR;
-}
-
-int cmd_device(struct cli *cli, int argc, char **argv)
-{
-	if (argc != 2 || strcmp(argv[1], "show") != 0)
-		return argc > 1 && cli_is_help(argv[1])
-		           ? (printf("usage: memberlog [--home DIR] [--json] device show\n"),
-		              CLI_OK)
-		           : cli_usage("[--home DIR] [--json] device show");
-	struct ml_buf err = ML_BUF_INIT, path = ML_BUF_INIT;
-	struct ml_key *key = NULL;
-	int rc = cli_home_path(cli, KEY_FILE, &path);
-	if (rc == ML_OK)
-		rc = ml_keyfile_load(ml_buf_str(&path), &key, &err);
-	if (rc == ML_OK) {
-		char pk[65];
-		ml_hex_encode(key->pk.b, 32, pk);
-		if (cli->json)
-			cli_print_json(json_pack("{s:i, s:s}", "version", 1, "device_key", pk));
-		else
-			printf("%s\n", pk);
-	} else {
-		cli_error("%s", ml_buf_str(&err));
 	}
 	ml_key_free(key);
 	ml_buf_release(&err);

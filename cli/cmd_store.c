@@ -7,6 +7,7 @@
  * which batches were acknowledged: those must survive any crash.
  */
 #include "cli.h"
+#include "i18n.h"
 
 #include "crdt/alloc.h"
 #include "crdt/audit.h"
@@ -31,7 +32,8 @@ int cli_store_open(struct cli *cli, bool create, struct ml_store **out)
 		rc = ml_store_open(ml_buf_str(&path), create ? ML_STORE_CREATE : 0, out, &err);
 	if (rc == ML_ENOTFOUND)
 		cli_error(
-		    "no store in '%s'; create one with 'memberlog init' and 'memberlog ingest'",
+		    _("no node in '%s': create a network with 'memberlog network create' or join "
+		      "one with 'memberlog network join'"),
 		    cli->home);
 	else if (rc != ML_OK)
 		cli_error("%s", ml_buf_str(&err));

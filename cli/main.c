@@ -7,6 +7,7 @@
  * $XDG_DATA_HOME/memberlog, else ~/.local/share/memberlog.
  */
 #include "cli.h"
+#include "i18n.h"
 
 #include "crdt/err.h"
 #include "crdt/types.h"
@@ -26,22 +27,35 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"init", cmd_init, "porcelain", "create this device's key in the node directory"},
-    {"device", cmd_device, "porcelain", "show this device's public key (device show)"},
-    {"demo", cmd_demo, "porcelain", "write and verify a small signed op log, printing each step"},
-    {"op", cmd_op, "plumbing", "decode and check one op (op decode FILE)"},
-    {"feed", cmd_feed, "plumbing", "verify a file of ops feed by feed (feed verify FILE)"},
-    {"ingest", cmd_ingest, "plumbing", "store and judge the ops of files (ingest FILE...)"},
-    {"state-hash", cmd_state_hash, "plumbing", "print the hash of this node's register"},
-    {"rebuild", cmd_rebuild, "plumbing", "re-judge every op and recompute the register"},
-    {"status", cmd_status, "plumbing", "counts of ops and register rows"},
+    {"init", cmd_init, "porcelain", N_("create this device's key in the node directory")},
+    {"device", cmd_device, "porcelain", N_("show this device's key and roles (device show)")},
+    {"network", cmd_network, "porcelain", N_("create, show or join a network")},
+    {"grant", cmd_grant, "porcelain", N_("give a device a role at a unit")},
+    {"revoke", cmd_revoke, "porcelain", N_("revoke a device everywhere")},
+    {"unit", cmd_unit, "porcelain", N_("the organisation tree: create, list, move, merge...")},
+    {"numbers", cmd_numbers, "porcelain", N_("delegate member-number ranges")},
+    {"member", cmd_member, "porcelain", N_("enter, submit, approve and look up members")},
+    {"import", cmd_import, "porcelain", N_("enter the members of a Phụ lục 03 template file")},
+    {"export", cmd_export, "porcelain",
+     N_("write the detailed member list or card list (.xlsx/.csv)")},
+    {"bundle", cmd_bundle, "porcelain", N_("carry ops between nodes on a file (USB stick)")},
+    {"audit", cmd_audit, "porcelain", N_("verify the whole signed history (audit verify)")},
+    {"report", cmd_report, "porcelain", N_("progress, missing information, payment... per unit")},
+    {"demo", cmd_demo, "porcelain",
+     N_("write and verify a small signed op log, printing each step")},
+    {"op", cmd_op, "plumbing", N_("decode and check one op (op decode FILE)")},
+    {"feed", cmd_feed, "plumbing", N_("verify a file of ops feed by feed (feed verify FILE)")},
+    {"ingest", cmd_ingest, "plumbing", N_("store and judge the ops of files (ingest FILE...)")},
+    {"state-hash", cmd_state_hash, "plumbing", N_("print the hash of this node's register")},
+    {"rebuild", cmd_rebuild, "plumbing", N_("re-judge every op and recompute the register")},
+    {"status", cmd_status, "plumbing", N_("counts of ops and register rows")},
 };
 
 static void print_help(FILE *to)
 {
 	fprintf(to, "usage: memberlog [--home DIR] [--json] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].help);
+		fprintf(to, "  %-10s %s\n", commands[i].name, _(commands[i].help));
 	fprintf(to,
 	        "\n'memberlog COMMAND --help' describes one command.\n"
 	        "The node directory is --home, $MEMBERLOG_HOME, or $XDG_DATA_HOME/memberlog.\n");
@@ -60,9 +74,32 @@ static const char *default_home(struct ml_buf *b)
 	return ml_buf_str(b);
 }
 
+/* Takes --json out of argv wherever it is (before "--"), so every command accepts it. */
+static bool take_json(int *argc, char **argv)
+{
+	bool found = false;
+	int k = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < *argc)
+				argv[k++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "--json") == 0)
+			found = true;
+		else
+			argv[k++] = argv[i];
+	}
+	*argc = k;
+	argv[k] = NULL;
+	return found;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {.prog = argv[0]};
+	cli_i18n_init();
+	cli.json = take_json(&argc, argv);
 	struct ml_buf home = ML_BUF_INIT;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
