@@ -76,7 +76,8 @@ static int load_heads(const char *path, const struct ml_hash *net, struct head *
 	}
 	if (ex == CLI_OK) {
 		*n = k;
-		qsort(*out, k, sizeof **out, cmp_head);
+		if (k)
+			qsort(*out, k, sizeof **out, cmp_head);
 	}
 	json_decref(doc);
 	return ex;

@@ -77,8 +77,10 @@ static int load(struct ml_store *s, const struct ml_hash *unit, struct ranges *h
 		                 "SELECT CAST(substr(number, 1, 11) AS INTEGER), 1 FROM members"
 		                 " WHERE number IS NOT NULL AND ?1 IS NOT NULL",
 		                 unit, taken, err);
-	qsort(hold->r, hold->n, sizeof *hold->r, cmp_range);
-	qsort(taken->r, taken->n, sizeof *taken->r, cmp_range);
+	if (hold->n)
+		qsort(hold->r, hold->n, sizeof *hold->r, cmp_range);
+	if (taken->n)
+		qsort(taken->r, taken->n, sizeof *taken->r, cmp_range);
 	return rc;
 }
 
