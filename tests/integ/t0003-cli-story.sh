@@ -258,6 +258,21 @@ cards() {
 }
 check "the card list holds the approved members who requested a card" cards
 
+photo() {
+	# a photo is a content-addressed blob beside the store, its hash in the record
+	printf '\x89PNG\r\n\x1a\n-a-tiny-test-image-' >"$TMP/p.png" &&
+		ml c1 --json member add --unit "CĐCS Phường Bồ Đề" --name "Đỗ Thị Ảnh" --id-number 001190000777 \
+			--join-date 01/01/2020 --photo "$TMP/p.png" >"$TMP/j" &&
+		ml c1 --json member show "$(json "$TMP/j" 'd["member"]')" >"$TMP/m" &&
+		h=$(json "$TMP/m" 'd["draft"]["photo"]') && [ ${#h} = 64 ] &&
+		cmp "$TMP/p.png" "$TMP/c1/blobs/$h" &&
+		[ "$h" = "$("$PY" -c 'import hashlib,sys; print(hashlib.blake2b(open(sys.argv[1],"rb").read(), digest_size=32).hexdigest())' "$TMP/p.png")" ]
+}
+check "a photo is stored as a blob named by its BLAKE2b-256 hash" photo
+check "a file that is not a photo is refused" nothing_written bash -c "
+	'$ML' --home '$TMP/c1' member add --unit 'CĐCS Phường Bồ Đề' --name 'Đỗ Văn B' --id-number 001190000778 --join-date 01/01/2020 --photo '$TMP/list.csv' 2>'$TMP/e'
+	[ \$? -eq 1 ] && grep -q 'not a JPEG or PNG' '$TMP/e'"
+
 # --- bad input: a clear message, exit 1 or 2, and nothing written -------------
 
 check "a wrong date is refused, naming the field" nothing_written bash -c "
