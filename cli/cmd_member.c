@@ -14,6 +14,7 @@
 
 #include "i18n.h"
 
+#include "crdt/alloc.h"
 #include "crdt/err.h"
 #include "crdt/fields.h"
 #include "crdt/limits.h"
@@ -566,25 +567,15 @@ static int member_receive(struct cli *cli, int argc, char **argv)
 	}
 	if (ex == CLI_OK && found) {
 		found = false;
-		struct ml_buf keys = ML_BUF_INIT;
-		/* Applied member ops are listed by key in the member's row. */
-		if (ml_read_prepare(n.s, "SELECT ops FROM members WHERE id = ?1", &st, NULL) ==
-		    ML_OK) {
-			sqlite3_bind_blob(st, 1, member.b, 32, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				ml_buf_add(&keys, sqlite3_column_blob(st, 0),
-				           (size_t)sqlite3_column_bytes(st, 0));
-			sqlite3_finalize(st);
-		}
+		int64_t *keys = NULL;
+		size_t nk = 0;
 		sqlite3_stmt *op;
-		if (ml_read_prepare(n.s, "SELECT id, eval FROM ops WHERE key = ?1 AND type = ?2",
+		if (ml_read_member_ops(n.s, &member, &keys, &nk, NULL) == ML_OK &&
+		    ml_read_prepare(n.s, "SELECT id, eval FROM ops WHERE key = ?1 AND type = ?2",
 		                    &op, NULL) == ML_OK) {
 			int64_t best = -1;
-			for (size_t i = 0; i + 8 <= keys.len; i += 8) {
-				uint64_t k = 0;
-				for (int b = 0; b < 8; b++)
-					k |= (uint64_t)keys.data[i + (size_t)b] << (8 * b);
-				sqlite3_bind_int64(op, 1, (int64_t)k);
+			for (size_t i = 0; i < nk; i++) {
+				sqlite3_bind_int64(op, 1, keys[i]);
 				sqlite3_bind_int(op, 2, ML_OT_MEMBER_TRANSFER);
 				if (sqlite3_step(op) == SQLITE_ROW &&
 				    sqlite3_column_int64(op, 1) > best) {
@@ -596,7 +587,7 @@ static int member_receive(struct cli *cli, int argc, char **argv)
 			}
 			sqlite3_finalize(op);
 		}
-		ml_buf_release(&keys);
+		ml_free(keys);
 	}
 	if (ex == CLI_OK && !found)
 		ex = cli_error(_("member %s has no approved transfer to receive"), a.operands[0]);
@@ -1184,24 +1175,19 @@ static int member_history(struct cli *cli, int argc, char **argv)
 	ex = cli_member_find(&n, a.operands[0], &id);
 	/* Applied ops are listed by key in the member's row; rejected ones by target. */
 	sqlite3_stmt *st;
-	struct ml_buf keys = ML_BUF_INIT;
-	if (ex == CLI_OK &&
-	    ml_read_prepare(n.s, "SELECT ops FROM members WHERE id = ?1", &st, NULL) == ML_OK) {
-		sqlite3_bind_blob(st, 1, id.b, 32, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			ml_buf_add(&keys, sqlite3_column_blob(st, 0),
-			           (size_t)sqlite3_column_bytes(st, 0));
-		sqlite3_finalize(st);
-	}
+	int64_t *keys = NULL;
+	size_t nk = 0;
+	if (ex == CLI_OK && ml_read_member_ops(n.s, &id, &keys, &nk, NULL) != ML_OK)
+		ex = cli_error(_("cannot read the log"));
 	if (ex == CLI_OK &&
 	    ml_read_prepare(n.s, "SELECT key FROM ops WHERE target = ?1", &st, NULL) == ML_OK) {
 		sqlite3_bind_blob(st, 1, id.b, 32, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			uint64_t k = (uint64_t)sqlite3_column_int64(st, 0);
-			uint8_t b[8];
-			for (int i = 0; i < 8; i++)
-				b[i] = (uint8_t)(k >> (8 * i));
-			ml_buf_add(&keys, b, 8);
+		while (ex == CLI_OK && sqlite3_step(st) == SQLITE_ROW) {
+			int64_t *v = ml_realloc(keys, (nk + 1) * sizeof *v);
+			if (!v)
+				ex = cli_error(_("out of memory"));
+			else
+				(keys = v)[nk++] = sqlite3_column_int64(st, 0);
 		}
 		sqlite3_finalize(st);
 	}
@@ -1211,11 +1197,8 @@ static int member_history(struct cli *cli, int argc, char **argv)
 	    ml_read_prepare(n.s, "SELECT raw, id, status, reason, eval FROM ops WHERE key = ?1",
 	                    &op, NULL) != ML_OK)
 		ex = cli_error(_("cannot read the log"));
-	for (size_t i = 0; ex == CLI_OK && i + 8 <= keys.len; i += 8) {
-		uint64_t k = 0;
-		for (int b = 0; b < 8; b++)
-			k |= (uint64_t)keys.data[i + (size_t)b] << (8 * b);
-		sqlite3_bind_int64(op, 1, (int64_t)k);
+	for (size_t i = 0; ex == CLI_OK && i < nk; i++) {
+		sqlite3_bind_int64(op, 1, keys[i]);
 		if (sqlite3_step(op) == SQLITE_ROW) {
 			struct ml_op o;
 			struct ml_hash oid;
@@ -1278,7 +1261,7 @@ static int member_history(struct cli *cli, int argc, char **argv)
 		}
 	}
 	json_decref(list);
-	ml_buf_release(&keys);
+	ml_free(keys);
 	cli_node_close(&n);
 	return ex;
 }

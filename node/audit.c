@@ -72,6 +72,24 @@ static int replay(struct ml_store *s, struct ml_store *fresh, const char *sql,
 	return rc;
 }
 
+/* Counts one fresh verdict (status, rejection code) into r. */
+static void count_verdict(struct ml_audit_report *r, int status, int code)
+{
+	if (status == 2) {
+		r->applied++;
+	} else if (status == 3) {
+		r->rejected++;
+		if (code == ML_EUNAUTH)
+			r->unauthorised++;
+		else if (code == ML_EREVOKED)
+			r->revoked++;
+		else
+			r->other_rejected++;
+	} else {
+		r->waiting++;
+	}
+}
+
 static int cmp_hash(const void *a, const void *b)
 {
 	return memcmp(a, b, 32);
@@ -112,21 +130,8 @@ static int compare(struct ml_store *s, struct ml_store *fresh, struct ml_audit_r
 		bool counted = !r->units || (sqlite3_column_bytes(b, 3) == 32 &&
 		                             bsearch(sqlite3_column_blob(b, 3), r->units,
 		                                     r->n_units, sizeof *r->units, cmp_hash));
-		if (!counted)
-			;
-		else if (sb == 2)
-			r->applied++;
-		else if (sb == 3) {
-			r->rejected++;
-			if (cb == ML_EUNAUTH)
-				r->unauthorised++;
-			else if (cb == ML_EREVOKED)
-				r->revoked++;
-			else
-				r->other_rejected++;
-		} else {
-			r->waiting++;
-		}
+		if (counted)
+			count_verdict(r, sb, cb);
 		if (sa != sb || (sb == 3 && ca != cb)) {
 			r->verdict_mismatch++;
 			problem(r,

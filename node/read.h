@@ -31,4 +31,15 @@ int ml_read_org(const struct ml_store *s);
 int ml_read_int(struct ml_store *s, const char *sql, const void *key, size_t len, int64_t *v,
                 struct ml_buf *err);
 
+/* Decodes one key of a members row's `ops` list (8 bytes, little-endian; REGISTER.md §7). */
+int64_t ml_read_op_key(const uint8_t *p);
+
+/*
+ * Sets *keys (the caller frees it with ml_free) to the keys of member's applied
+ * ops, as its row lists them, and *n to their count (0 for an unknown
+ * member).  ML_OK, ML_ENOMEM or ML_ESTORE.
+ */
+int ml_read_member_ops(struct ml_store *s, const struct ml_hash *member, int64_t **keys, size_t *n,
+                       struct ml_buf *err);
+
 #endif

@@ -155,9 +155,7 @@ int ml_scope_of_device(struct ml_store *s, const struct ml_pubkey *dev, struct m
 			const uint8_t *keys = sqlite3_column_blob(origins, 0);
 			size_t len = (size_t)sqlite3_column_bytes(origins, 0);
 			for (size_t k = 0; k + 8 <= len && rc == ML_OK; k += 8) {
-				uint64_t op_key = 0;
-				for (int b = 0; b < 8; b++)
-					op_key |= (uint64_t)keys[k + (size_t)b] << (8 * b);
+				uint64_t op_key = (uint64_t)ml_read_op_key(keys + k);
 				sqlite3_bind_int64(feed_unit, 1, (int64_t)(op_key >> 32));
 				if (sqlite3_step(feed_unit) == SQLITE_ROW &&
 				    sqlite3_column_bytes(feed_unit, 0) == 32) {
