@@ -95,5 +95,9 @@ int cmd_bundle(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_sync(struct cli *cli, int argc, char **argv);
+int cmd_peers(struct cli *cli, int argc, char **argv);
+int cmd_invite(struct cli *cli, int argc, char **argv);
 
 #endif

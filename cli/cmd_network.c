@@ -131,15 +131,31 @@ static int network_show(struct cli *cli, int argc, char **argv)
 
 static int network_join(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "network join NETWORK-ID";
+	static const char usage[] = "network join TOKEN|NETWORK-ID";
 	if (argc != 2 || cli_is_help(argv[1]))
-		return argc == 2 ? (printf(_("usage: memberlog %s\n\nMakes this node a member of "
-		                             "the network NETWORK-ID (offline: its ops then "
-		                             "arrive by 'bundle import'). Joining with an invite "
-		                             "token is done by 'memberlog serve'.\n"),
+		return argc == 2 ? (printf(_("usage: memberlog %s\n\nWith a TOKEN from "
+		                             "'memberlog invite': connects to the inviting node, "
+		                             "proves the token, receives its role and syncs. With "
+		                             "a NETWORK-ID (offline): makes this node a member of "
+		                             "that network; its ops then arrive by 'bundle "
+		                             "import' or 'memberlog sync' once an admin granted "
+		                             "this device a role.\n"),
 		                           usage),
 		                    CLI_OK)
 		                 : cli_usage(usage);
+	if (cli_is_token(argv[1])) {
+		if (ensure_key(cli) != CLI_OK)
+			return CLI_ERROR;
+		struct cli_node n;
+		if (cli_node_open(cli, NODE_CREATE | NODE_KEY, &n) != CLI_OK)
+			return CLI_ERROR;
+		int ex = cli_join_token(cli, &n, argv[1], 60);
+		if (ex == CLI_OK && !cli->json)
+			printf(_("joined: 'memberlog device show' prints this device's role; "
+			         "'memberlog serve' keeps it in sync\n"));
+		cli_node_close(&n);
+		return ex;
+	}
 	struct ml_hash net;
 	if (strlen(argv[1]) != 64 || ml_hex_decode(argv[1], net.b, 32) != ML_OK)
 		return cli_error(_("'%s' is not a network id (64 hex digits, as 'memberlog network "
@@ -171,7 +187,7 @@ int cmd_network(struct cli *cli, int argc, char **argv)
 	static const struct cli_verb verbs[] = {
 	    {"create", network_create, N_("create a network and its national unit")},
 	    {"show", network_show, N_("show the network this node belongs to")},
-	    {"join", network_join, N_("make this node a member of a network (offline path)")},
+	    {"join", network_join, N_("join a network with an invite token, or offline by its id")},
 	};
 	return cli_dispatch(cli, argc, argv, verbs, sizeof verbs / sizeof verbs[0]);
 }

@@ -8,7 +8,9 @@
 #include "crdt/err.h"
 #include "crdt/number.h"
 #include "node/keyfile.h"
+#include "net/daemon.h"
 #include "node/read.h"
+#include "node/replica.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -43,11 +45,16 @@ int cli_node_open(struct cli *cli, unsigned needs, struct cli_node *n)
 	}
 	ml_store_network(n->s, &n->net);
 	n->org = (enum ml_org)ml_read_org(n->s);
+	ml_replica_last_eval(n->s, &n->eval_at_open, NULL);
 	return CLI_OK;
 }
 
 void cli_node_close(struct cli_node *n)
 {
+	int64_t eval = 0;
+	/* New ops: a `serve` running on this node sends them on at once. */
+	if (n->s && ml_replica_last_eval(n->s, &eval, NULL) == ML_OK && eval > n->eval_at_open)
+		ml_daemon_notify(n->cli->home, NULL);
 	ml_store_close(n->s);
 	ml_key_free(n->key);
 	n->s = NULL;

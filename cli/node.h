@@ -28,6 +28,7 @@ struct cli_node {
 	struct ml_key *key; /* NULL unless NODE_KEY */
 	struct ml_hash net; /* set with NODE_NETWORK: the network id, also the national unit */
 	enum ml_org org;
+	int64_t eval_at_open; /* a `serve` on this node is woken when a command wrote */
 };
 
 /* Opens the node for a command; CLI_OK, or CLI_ERROR after printing why.  Close with
@@ -74,6 +75,16 @@ int cli_write_one(struct cli_node *n, const struct ml_hash *unit, const char *ty
 
 /* The unit's name into out (its short id when unknown); never fails. */
 void cli_unit_name(struct cli_node *n, const struct ml_hash *unit, char *out, size_t size);
+
+/* True when arg looks like an invite token (`memberlog invite`). */
+bool cli_is_token(const char *arg);
+
+/*
+ * Joins with an invite token: sets the node's network, connects to the
+ * inviter, proves the invite and syncs once.  CLI_OK, CLI_ERROR after
+ * printing why (a damaged token, the inviter unreachable or refusing).
+ */
+int cli_join_token(struct cli *cli, struct cli_node *n, const char *token, unsigned timeout_s);
 
 /* Prints hex of the first 16 hex digits of id (the short form people read). */
 const char *cli_short(const struct ml_hash *id, char out[17]);

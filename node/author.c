@@ -137,12 +137,37 @@ static int cmp_hash(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
+static int author_locked(struct ml_store *s, const struct ml_key *key, const struct ml_hash *unit,
+                         enum ml_lane lane, const struct ml_draft *drafts, size_t n,
+                         uint64_t now_ms, struct ml_hash *ids, struct ml_buf *bytes,
+                         struct ml_buf *err);
+
 int ml_author_write(struct ml_store *s, const struct ml_key *key, const struct ml_hash *unit,
                     enum ml_lane lane, const struct ml_draft *drafts, size_t n, uint64_t now_ms,
                     struct ml_hash *ids, struct ml_buf *bytes, struct ml_buf *err)
 {
 	if (n == 0 || n > ML_AUTHOR_MAX)
 		return ml_errf(err, ML_EINVAL, "a write holds 1 to %d ops", ML_AUTHOR_MAX);
+	/*
+	 * The feed's head is read and the new ops stored in one transaction: two
+	 * processes writing for one device (a command and `serve`) never both
+	 * take the same position, which would be a fork of our own feed.
+	 */
+	int rc = ml__begin(s, err);
+	if (rc == ML_OK)
+		rc = author_locked(s, key, unit, lane, drafts, n, now_ms, ids, bytes, err);
+	if (rc == ML_OK)
+		rc = ml__commit(s, err);
+	if (rc != ML_OK)
+		ml__rollback(s);
+	return rc;
+}
+
+static int author_locked(struct ml_store *s, const struct ml_key *key, const struct ml_hash *unit,
+                         enum ml_lane lane, const struct ml_draft *drafts, size_t n,
+                         uint64_t now_ms, struct ml_hash *ids, struct ml_buf *bytes,
+                         struct ml_buf *err)
+{
 	bool genesis = strcmp(drafts[0].type, ML_OP_TYPE_GENESIS) == 0;
 	struct ml_feed_head head = {.feed = {.author = key->pk, .lane = lane}};
 	struct deps d;
@@ -237,7 +262,7 @@ int ml_author_write(struct ml_store *s, const struct ml_key *key, const struct m
 			lens[i] = ends[i] - (i ? ends[i - 1] : 0);
 		}
 		if (rc == ML_OK)
-			rc = ml__ingest(s, p, lens, n, now_ms, true, &res, err);
+			rc = ml__ingest(s, p, lens, n, now_ms, true, NULL, &res, err);
 		if (rc == ML_OK && res.applied != n)
 			rc = ml_errf(err, res.first_error ? res.first_error : ML_EINVAL, "%s",
 			             res.first_message[0] ? res.first_message

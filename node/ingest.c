@@ -940,11 +940,18 @@ static int save_counters(struct ml_store *s, struct ml_buf *err)
 int ml_store_ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
                     uint64_t now_ms, struct ml_ingest_result *res, struct ml_buf *err)
 {
-	return ml__ingest(s, ops, lens, n, now_ms, false, res, err);
+	return ml__ingest(s, ops, lens, n, now_ms, false, NULL, res, err);
+}
+
+int ml_store_ingest_feeds(struct ml_store *s, const uint8_t *const *ops, const size_t *lens,
+                          size_t n, uint64_t now_ms, int64_t *feed_of, struct ml_ingest_result *res,
+                          struct ml_buf *err)
+{
+	return ml__ingest(s, ops, lens, n, now_ms, false, feed_of, res, err);
 }
 
 int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
-               uint64_t now_ms, bool all_or_nothing, struct ml_ingest_result *res,
+               uint64_t now_ms, bool all_or_nothing, int64_t *feed_of, struct ml_ingest_result *res,
                struct ml_buf *err)
 {
 	memset(res, 0, sizeof *res);
@@ -958,14 +965,14 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 	}
 	parse_all(items, n);
 
-	int64_t waiting_before = s->waiting, eval_before = s->next_eval;
-	bool have_net_before = s->have_net;
 	s->fault = ML_OK;
-	int rc = ml__exec(s, ml__stmt(s, ST_BEGIN), "begin", err);
+	int rc = ml__begin(s, err);
 	if (rc != ML_OK) {
 		ml_free(items);
 		return rc;
 	}
+	int64_t waiting_before = s->waiting, eval_before = s->next_eval;
+	bool have_net_before = s->have_net;
 	struct feed_list touched = {0}, wake = {0};
 	for (size_t i = 0; i < n && rc == ML_OK; i++)
 		rc = store_item(s, items, i, now_ms, &touched, res, err);
@@ -995,6 +1002,11 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 		            "%lld ops would wait for missing ops or signatures, more than the %lld "
 		            "allowed; send the missing ops first",
 		            (long long)s->waiting, (long long)s->max_waiting);
+	/* Before a rebuild or the flush forgets the feeds the items point to. */
+	for (size_t i = 0; feed_of && i < n; i++)
+		feed_of[i] = items[i].rc == ML_OK && items[i].feed
+		                 ? OP_KEY(items[i].feed->id, items[i].op.seq)
+		                 : 0;
 	if (rc == ML_OK)
 		rc = fresh_store(s, err);
 	if (rc == ML_OK && s->need_rebuild && !s->rebuilding) {
@@ -1011,7 +1023,7 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 	if (rc == ML_OK)
 		rc = save_counters(s, err);
 	if (rc == ML_OK)
-		rc = ml__exec(s, ml__stmt(s, ST_COMMIT), "commit", err);
+		rc = ml__commit(s, err);
 	if (rc != ML_OK) {
 		ml__rollback(s);
 		s->waiting = waiting_before;

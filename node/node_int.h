@@ -160,6 +160,8 @@ struct ml_store {
 	size_t n_cands, cap_cands;
 
 	struct ml_cache *cache; /* cache.h */
+	int txn_depth;          /* ml__begin nesting; 0 outside a transaction */
+	int64_t data_version;   /* PRAGMA data_version at the last transaction */
 
 	/*
 	 * Ops authenticated in the running transaction, not yet in the ops table:
@@ -235,6 +237,18 @@ void ml__revs_release(struct ml_store *s);
 int ml__revs_load(struct ml_store *s, struct ml_buf *err);
 
 /*
+ * Opens a write transaction (BEGIN IMMEDIATE), or joins the one already open
+ * by this store (an author's write wraps its ingest).  Another process may
+ * have committed since this store's last transaction (a command while `serve`
+ * runs): then everything kept in memory is reloaded from the file.
+ * ML_OK or ML_ESTORE (busy past the timeout, I/O).
+ */
+int ml__begin(struct ml_store *s, struct ml_buf *err);
+
+/* Commits the transaction ml__begin opened (or leaves a joined one open).  ML_OK or ML_ESTORE. */
+int ml__commit(struct ml_store *s, struct ml_buf *err);
+
+/*
  * Rolls the open transaction back and forgets everything cached from it: the
  * feeds, the unit/grant/member caches, the frontier cache (ids interned in it
  * are gone), the revocations in effect.  The caller restores its own counters.
@@ -252,10 +266,11 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t p
 
 /*
  * ml_store_ingest with a choice: all_or_nothing stores nothing unless every op
- * of the batch is applied (local writes), and then fails with the first reason.
+ * of the batch is applied (local writes), and then fails with the first reason;
+ * feed_of (optional) as in ml_store_ingest_feeds.
  */
 int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
-               uint64_t now_ms, bool all_or_nothing, struct ml_ingest_result *res,
+               uint64_t now_ms, bool all_or_nothing, int64_t *feed_of, struct ml_ingest_result *res,
                struct ml_buf *err);
 
 /* The fresh op at key, or NULL (see struct fresh). */

@@ -295,18 +295,18 @@ int ml__rebuild_locked(struct ml_store *s, struct ml_buf *err)
 
 int ml_store_rebuild(struct ml_store *s, struct ml_buf *err)
 {
-	int64_t eval_before = s->next_eval;
 	s->fault = ML_OK;
-	int rc = ml__exec(s, ml__stmt(s, ST_BEGIN), "begin", err);
+	int rc = ml__begin(s, err);
 	if (rc != ML_OK)
 		return rc;
+	int64_t eval_before = s->next_eval;
 	rc = ml__rebuild_locked(s, err);
 	if (rc == ML_OK)
 		rc = ml__feeds_flush(s, err);
 	if (rc == ML_OK)
 		rc = ml__meta_set(s, "next_eval", &s->next_eval, 8, err);
 	if (rc == ML_OK)
-		rc = ml__exec(s, ml__stmt(s, ST_COMMIT), "commit", err);
+		rc = ml__commit(s, err);
 	if (rc != ML_OK) {
 		ml__rollback(s);
 		s->next_eval = eval_before;

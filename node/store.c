@@ -34,6 +34,8 @@ static const char schema_sql[] =
     " type INTEGER, target BLOB, raw BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS ops_idp ON ops (idp);"
     "CREATE INDEX IF NOT EXISTS ops_target ON ops (target) WHERE target IS NOT NULL;"
+    /* sync sends ops in evaluation order (a causal order) */
+    "CREATE INDEX IF NOT EXISTS ops_eval ON ops (eval) WHERE eval IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS missing (dep BLOB NOT NULL, op INTEGER NOT NULL,"
     " PRIMARY KEY (dep, op)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS frontiers (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
@@ -418,9 +420,59 @@ void ml__frontiers_forget(struct ml_store *s)
 		s->fc[i].used = false;
 }
 
+static int load_meta(struct ml_store *s, struct ml_buf *err);
+
+/* PRAGMA data_version: changes when another connection commits; -1 on error. */
+static int64_t data_version(struct ml_store *s)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int ml__begin(struct ml_store *s, struct ml_buf *err)
+{
+	if (s->txn_depth > 0) {
+		s->txn_depth++;
+		return ML_OK;
+	}
+	int rc = ml__exec(s, ml__stmt(s, ST_BEGIN), "begin", err);
+	if (rc != ML_OK)
+		return rc;
+	s->txn_depth = 1;
+	int64_t v = data_version(s);
+	if (v != s->data_version) {
+		/* Another process wrote: nothing remembered from before can be trusted. */
+		ml__feeds_forget(s);
+		ml__cache_clear(s);
+		ml__frontiers_forget(s);
+		rc = load_meta(s, err);
+		s->data_version = v;
+	}
+	return rc;
+}
+
+int ml__commit(struct ml_store *s, struct ml_buf *err)
+{
+	if (s->txn_depth > 1) {
+		s->txn_depth--;
+		return ML_OK;
+	}
+	int rc = ml__exec(s, ml__stmt(s, ST_COMMIT), "commit", err);
+	if (rc == ML_OK)
+		s->txn_depth = 0;
+	return rc;
+}
+
 void ml__rollback(struct ml_store *s)
 {
-	ml__exec(s, ml__stmt(s, ST_ROLLBACK), "rollback", NULL);
+	if (s->txn_depth > 0 || !sqlite3_get_autocommit(s->db))
+		ml__exec(s, ml__stmt(s, ST_ROLLBACK), "rollback", NULL);
+	s->txn_depth = 0;
 	ml__feeds_forget(s);
 	ml__cache_clear(s);
 	ml__frontiers_forget(s);
@@ -602,6 +654,7 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	ml_buf_release(&v);
 	if (rc == ML_OK)
 		rc = load_meta(s, err);
+	s->data_version = data_version(s);
 	if (rc != ML_OK) {
 		ml_store_close(s);
 		return rc;

@@ -66,6 +66,16 @@ struct ml_ingest_result {
 int ml_store_ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
                     uint64_t now_ms, struct ml_ingest_result *res, struct ml_buf *err);
 
+/*
+ * As ml_store_ingest, and sets where[i] (n entries) to op i's place: its
+ * feed's number in this store << 32 | its seq, or 0 when op i was refused.
+ * The network layer learns what a peer holds without decoding the ops
+ * again.  Valid only on ML_OK.
+ */
+int ml_store_ingest_feeds(struct ml_store *s, const uint8_t *const *ops, const size_t *lens,
+                          size_t n, uint64_t now_ms, int64_t *where, struct ml_ingest_result *res,
+                          struct ml_buf *err);
+
 /* Recomputes every verdict and materialized table from the stored ops.  ML_OK or ML_ESTORE. */
 int ml_store_rebuild(struct ml_store *s, struct ml_buf *err);
 

@@ -8,6 +8,7 @@ packages=(
 	libsodium-dev libsqlite3-dev libuv1-dev libcbor-dev libcmocka-dev libjansson-dev libutf8proc-dev
 	clang libclang-rt-14-dev clang-format
 	libzip-dev libexpat1-dev libxlsxwriter-dev libcsv-dev
+	libmdnsd-dev
 	iproute2 procps
 	gettext locales
 )

@@ -1,0 +1,158 @@
+/*
+ * daemon_int.h - what daemon.c (the loop, listener, dialling, discovery) and
+ * peer.c (one connection's protocol) share.  Not for other modules.
+ */
+#ifndef ML_DAEMON_INT_H
+#define ML_DAEMON_INT_H
+
+#include "daemon.h"
+#include "feedmap.h"
+#include "recon.h"
+#include "session.h"
+
+#include "node/replica.h"
+#include "node/scope.h"
+
+#include <uv.h>
+
+#define PEER_WRITE_HIGH  (8u << 20)  /* stop producing above this many queued bytes */
+#define PEER_WRITE_LIMIT (64u << 20) /* a peer that lets this much pile up is dropped */
+#define OPS_FRAME_BYTES  (256u << 10)
+#define MAX_HANDSHAKING  32 /* connections not yet admitted */
+#define MAX_PEERS        256
+#define FRAMES_PER_SEC   4000 /* more than this, every second, is a flood */
+
+struct daemon;
+
+/* An address to keep a connection to: configured, or found by mDNS. */
+struct dial {
+	struct dial *next;
+	char addr[96]; /* HOST:PORT */
+	bool configured;
+	bool has_device;
+	struct ml_pubkey device; /* mDNS: the device announced there */
+	struct peer *peer;       /* the connection from this dial, if any */
+	unsigned failures;
+	uint64_t next_ms; /* next attempt */
+	bool resolving;
+	bool synced; /* once: a sync with it completed */
+	bool gave_up;
+	char last_error[200];
+	struct daemon *d;
+};
+
+enum peer_state {
+	P_HANDSHAKE, /* until both sides admitted each other */
+	P_OPEN,
+	P_CLOSING,
+};
+
+struct peer {
+	struct peer *next;
+	struct daemon *d;
+	uv_tcp_t tcp;
+	struct dial *dial; /* NULL for an accepted connection */
+	char addr[96];
+	enum peer_state state;
+	struct ml_session *ss;
+	bool admitted; /* we sent ACCEPT */
+	bool welcomed; /* the peer sent ACCEPT */
+	struct ml_pubkey device;
+	bool has_device;
+	uint64_t started_ms, last_rx_ms, last_tx_ms;
+
+	/* replication */
+	struct ml_scope_set *scope;  /* what the peer may read, in our view */
+	struct ml_feedmap known;     /* feed number -> what the peer holds */
+	struct ml_recon *recon;      /* the running round, or NULL */
+	struct ml_recon_item *items; /* its item set */
+	struct ml_replica_feed *heads;
+	size_t n_heads;
+	struct ml_replica_want *want; /* learnt by the round */
+	size_t n_want, cap_want;
+	struct ml_replica_cursor *cursor; /* sending what the round found missing */
+	int64_t push_eval;                /* ops evaluated up to here were considered */
+	bool round_done, synced_sent, synced_recv, ever_synced;
+	uint64_t rounds, round_ms; /* rounds started, when the last one started */
+	struct ml_buf frame;       /* OPS frame being filled */
+	size_t frame_ops;
+
+	/* accounting */
+	uint64_t ops_in, ops_out, bytes_in, bytes_out, applied;
+	uint64_t frames_this_sec, sec_start_ms;
+	char close_reason[200];
+};
+
+struct daemon {
+	uv_loop_t loop;
+	const struct ml_daemon_config *cfg;
+	struct ml_store *s;
+	const struct ml_key *key;
+	struct ml_hash net;
+	bool have_genesis;
+	struct ml_daemon_stats *stats;
+	uv_tcp_t listener;
+	bool listening;
+	char listen_addr[96];
+	uv_pipe_t control;
+	bool control_open;
+	uv_timer_t tick;
+	uv_signal_t sigint, sigterm, sigusr1;
+	uv_process_t mdns;
+	uv_pipe_t mdns_out;
+	bool mdns_running;
+	struct ml_buf mdns_line;
+	struct peer *peers;
+	struct dial *dials;
+	size_t n_peers, n_handshaking;
+	int64_t pushed_eval; /* the last evaluation number pumped to peers */
+	uint64_t start_ms;
+	bool stopping;
+	int exit_rc;
+	struct ml_buf err;
+	/* misbehaving devices, refused until a time */
+	struct ban {
+		struct ml_pubkey device;
+		uint64_t until_ms;
+		unsigned strikes;
+	} bans[64];
+	uint64_t refused[8]; /* by enum refusal */
+};
+
+enum refusal {
+	R_NETWORK,
+	R_PROTOCOL,
+	R_SIGNATURE,
+	R_UNKNOWN,
+	R_REVOKED,
+	R_BANNED,
+	R_INVITE,
+	R_BUSY,
+};
+
+/* Monotonic milliseconds, for timers (ml_now_ms in node/author.h is the wall clock, for ops). */
+uint64_t ml__now_ms(void);
+
+/* daemon.c */
+void ml__logf(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool ml__banned(struct daemon *d, const struct ml_pubkey *dev);
+void ml__ban(struct daemon *d, const struct ml_pubkey *dev);
+void ml__pump_all(struct daemon *d);
+void ml__check_once_done(struct daemon *d);
+
+/* peer.c */
+struct peer *ml__peer_new(struct daemon *d, struct dial *dial, const char *addr);
+/* Starts the session on a connected tcp (reads begin, HELLO goes out). */
+void ml__peer_start(struct peer *p);
+/* Closes the connection, recording why (printf-style); safe to call twice. */
+void ml__peer_close(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sends what the peer lacks: the round's cursor, then ops evaluated since. */
+void ml__peer_pump(struct peer *p);
+/* Starts a reconciliation round (the dialling side, on its timer). */
+void ml__peer_round(struct peer *p);
+/* Checks timeouts and flood counters; called every tick. */
+void ml__peer_tick(struct peer *p, uint64_t now);
+/* Appends the peer's status line to out. */
+void ml__peer_status(const struct peer *p, struct ml_buf *out);
+
+#endif

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# t0007: hostile peers against a real `memberlog serve` (docs/PROTOCOL.md
+# §12.5).  A national node and a district node (joined by invite) run on
+# loopback; tests/tools/hostile connects to the national node and misbehaves
+# in one way per check: garbage, another network, another version, a
+# slowloris handshake, a device with no grant, and, with devices that hold a
+# grant (auditors joined by invite, never the district's key), an oversize
+# frame, a tampered frame, a forged op, a flood and a peer that never reads.
+# After each: the node is alive, `memberlog peers` answers, and the district
+# still receives what the national node writes.  A misbehaving known device
+# is banned for a while, then admitted again.  At the end the refusals are
+# counted by reason, the national node's state hash equals the district's
+# (only the honest changes got in), and `memberlog audit verify` passes.
+. "$(dirname "$0")/lib.sh"
+
+HOSTILE=${HOSTILE:?set HOSTILE to the tests/tools/hostile binary}
+ml() { "$ML" --home "$TMP/$1" "${@:2}"; }
+PY=$(command -v /usr/bin/python3 || command -v python3)
+
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds; bounded.
+wait_for() {
+	local tries=$(($1 * 10))
+	shift
+	for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	echo "gave up after $tries tries: $*" >&2
+	return 1
+}
+
+# serve NODE [ARGS...]: starts the daemon on 127.0.0.1 (any free port); sets PID_ and ADDR_<NODE>.
+serve() {
+	local node=$1
+	shift
+	"$ML" --home "$TMP/$node" serve --listen 127.0.0.1:0 --no-mdns --anti-entropy 2 "$@" \
+		2>>"$TMP/$node.log" &
+	local pid=$!
+	pids+=("$pid")
+	eval "PID_$node=$pid"
+	wait_for 10 ml "$node" peers || return 1
+	local addr
+	addr=$(ml "$node" peers | head -1 | awk '{print $3}')
+	eval "ADDR_$node=$addr"
+}
+
+join() { # join INVITER NODE UNIT ROLE
+	local token
+	token=$(ml "$1" --json invite --unit "$3" --role "$4" --address "$(eval echo "\$ADDR_$1")" |
+		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])') &&
+		ml "$2" network join "$token" >"$TMP/join.out" 2>&1 ||
+		{ cat "$TMP/join.out" >&2; return 1; }
+}
+
+setup() {
+	ml nat network create --name "Tổng Liên đoàn Lao động Việt Nam" >/dev/null 2>&1 &&
+		NET=$(ml nat --json network show | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["network"])') &&
+		ml nat unit create --parent "$NET" --name "LĐLĐ tỉnh Hà Giang" --level province >/dev/null &&
+		ml nat unit create --parent "LĐLĐ tỉnh Hà Giang" --name "LĐLĐ huyện Đồng Văn" --level district >/dev/null &&
+		serve nat
+}
+check "the national node creates the tree and serves" setup
+
+district() {
+	join nat dist "LĐLĐ huyện Đồng Văn" admin && serve dist --peer "$ADDR_nat" &&
+		wait_for 10 bash -c "'$ML' --home '$TMP/nat' peers | grep -q '^peer .* synced'"
+}
+check "the district joins by invite and keeps a connection to the national node" district
+
+# The hostile client's known devices: auditors joined by invite, one per misbehaviour (a
+# misbehaving device is banned, so each needs its own key); never the district's key.
+KNOWN=(oversize tamper forged flood noread)
+auditors() {
+	for h in "${KNOWN[@]}"; do join nat "h-$h" "LĐLĐ tỉnh Hà Giang" auditor || return 1; done
+	local dist_key
+	dist_key=$(ml dist device show | head -1)
+	for h in "${KNOWN[@]}"; do [ "$(ml "h-$h" device show | head -1)" != "$dist_key" ] || return 1; done
+}
+check "five auditor devices join by invite for the hostile client (keys other than the district's)" auditors
+
+same_hash() { [ "$(ml nat state-hash)" = "$(ml dist state-hash)" ]; }
+# status_of NODE: "ops applied rejected waiting unverified forks" of its store.
+status_of() {
+	ml "$1" --json status | "$PY" -c 'import json,sys; d=json.load(sys.stdin)
+print(*(d[k] for k in ("ops", "applied", "rejected", "waiting", "unverified", "forks")))'
+}
+before() {
+	wait_for 20 same_hash && HASH0=$(ml nat state-hash) &&
+		ml nat bundle export -o "$TMP/real.ops" --unencrypted >/dev/null &&
+		STATUS0=$(status_of nat) &&
+		RSS0=$(awk '/VmRSS/ {print $2}' "/proc/$PID_nat/status")
+}
+check "before the attacks: national and district hold the same register" before
+
+# --- one attack -------------------------------------------------------------------------------
+
+HONEST=0
+dist_has() { ml dist unit list | grep -q "$1"; }
+# survives: the node is alive, 'peers' answers, a unit created at the national node reaches the district.
+survives() {
+	HONEST=$((HONEST + 1))
+	kill -0 "$PID_nat" && ml nat peers | head -1 | grep -q '^node listening 127.0.0.1:' &&
+		ml nat unit create --parent "LĐLĐ huyện Đồng Văn" --name "CĐCS trung thực $HONEST" \
+			--level base_union >/dev/null &&
+		wait_for 10 dist_has "CĐCS trung thực $HONEST"
+}
+
+# attack MODE PATTERN [ARGS...]: runs the hostile client against the national node; it must
+# exit 0 (the node reacted as §12 says) and the node's log must gain a line matching PATTERN.
+attack() {
+	local mode=$1 pattern=$2
+	shift 2
+	LOG_AT=$(wc -l <"$TMP/nat.log")
+	"$HOSTILE" "$mode" "$ADDR_nat" --network "$NET" "$@" >"$TMP/hostile.out" 2>&1
+	local rc=$?
+	cat "$TMP/hostile.out"
+	[ "$rc" -eq 0 ] && wait_for 3 log_has "$pattern"
+}
+log_has() { tail -n +"$((LOG_AT + 1))" "$TMP/nat.log" | grep -q "$1"; }
+# report: the hostile client's line and the node's log lines of the attack, as TAP comments.
+report() {
+	sed 's/^/#   hostile: /' "$TMP/hostile.out"
+	tail -n +"$((LOG_AT + 1))" "$TMP/nat.log" | sed 's/^/#   serve: /'
+}
+key() { echo "$TMP/h-$1/device.key"; }
+
+round() { # round TITLE MODE PATTERN [ARGS...]
+	local title=$1
+	shift
+	check "$title" attack "$@"
+	report
+	check "  ... then the node is alive, answers 'peers', and the district still syncs" survives
+}
+
+round "garbage ('GET / HTTP/1.1') is dropped at the first wrong byte" \
+	garbage 'does not speak memberlog'
+round "a HELLO of another network is dropped" \
+	wrong-network 'belongs to another network'
+round "a HELLO of protocol version 2 is dropped" \
+	bad-version 'protocol version 2'
+round "a device with no grant is sent REFUSE and dropped" \
+	unknown-device 'unknown device'
+round "a known device sending a 2 MiB frame header is dropped" \
+	oversize 'frame of 2097152 bytes' --key "$(key oversize)"
+
+check "the device that sent the oversize frame is banned: refused as having misbehaved" \
+	attack banned 'misbehaved recently' --key "$(key oversize)"
+report
+
+round "a slowloris handshake (a byte every 500 ms) is dropped by the 10 s handshake timeout" \
+	slowloris 'no handshake within'
+
+check "the ban is for a while: after 10 s the device is admitted again" \
+	attack accepted 'connected, incoming' --key "$(key oversize)"
+report
+
+round "a known device sending a frame with a flipped ciphertext bit is dropped" \
+	tamper 'altered or out of order' --key "$(key tamper)"
+round "a known device sending an op with a wrong signature is dropped" \
+	forged-ops 'fail verification' --key "$(key forged)" --ops "$TMP/real.ops"
+round "a known device flooding PING frames is dropped for flooding" \
+	flood 'flood' --key "$(key flood)"
+
+# The peer that never reads: the node keeps serving, and its memory stays bounded.
+no_read() {
+	attack no-read 'connected, incoming' --key "$(key noread)" --seconds 3 || return 1
+	local rss
+	rss=$(awk '/VmRSS/ {print $2}' "/proc/$PID_nat/status")
+	echo "# VmRSS of the national node: ${RSS0} kB before the attacks, ${rss} kB after no-read"
+	[ "$rss" -lt $((RSS0 + 64 * 1024)) ]
+}
+check "a known device that never reads does not make the node's memory grow without bound" no_read
+report
+check "  ... then the node is alive, answers 'peers', and the district still syncs" survives
+
+bans_all() {
+	local at
+	at=$(wc -l <"$TMP/nat.log")
+	: >"$TMP/hostile.all"
+	for h in tamper forged flood; do
+		attack banned 'misbehaved recently' --key "$(key $h)" || return 1
+		cat "$TMP/hostile.out" >>"$TMP/hostile.all"
+	done
+	attack accepted 'connected, incoming' --key "$(key noread)" || return 1
+	cat "$TMP/hostile.out" >>"$TMP/hostile.all" && mv "$TMP/hostile.all" "$TMP/hostile.out"
+	LOG_AT=$at
+}
+check "the devices that misbehaved are banned; the one that only did not read is not" bans_all
+report
+
+# --- after the attacks ------------------------------------------------------------------------
+
+count() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" "$TMP/peers.out"; }
+refusals() {
+	ml nat peers >"$TMP/peers.out" && head -1 "$TMP/peers.out" | sed 's/^/# /' &&
+		[ "$(count network)" -ge 1 ] && [ "$(count protocol)" -ge 3 ] &&
+		[ "$(count unknown)" -ge 1 ] && [ "$(count banned)" -ge 4 ]
+}
+check "'memberlog peers' counts the refusals by reason (network, protocol, unknown, banned)" refusals
+head -1 "$TMP/peers.out" | sed 's/^/#   peers: /'
+
+still_peer() { grep -q '^peer .* incoming synced' "$TMP/peers.out"; }
+check "the district's connection to the national node was never dropped" still_peer
+
+# Only the honest changes: one unit_create op per survives check, all applied; nothing
+# rejected, waiting, unverified or forked was added; and the district holds the same register.
+hashes() {
+	local ops applied rest want
+	read -r ops applied rest <<<"$STATUS0"
+	want="$((ops + HONEST)) $((applied + HONEST)) $rest"
+	wait_for 20 same_hash && [ "$(ml nat state-hash)" != "$HASH0" ] &&
+		[ "$(status_of nat)" = "$want" ] &&
+		for i in $(seq "$HONEST"); do ml nat unit list | grep -q "CĐCS trung thực $i" || return 1; done
+}
+check "the national node's register is the honest one: its state hash equals the district's" hashes
+echo "#   status (ops applied rejected waiting unverified forks): before $STATUS0, after $(status_of nat), $HONEST honest units"
+
+audit() { ml nat audit verify; }
+check "'memberlog audit verify' passes on the national node" audit
+
+done_testing
