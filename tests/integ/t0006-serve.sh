@@ -9,6 +9,7 @@
 # commune holds another's members; `sync` works one-shot; SIGTERM stops
 # every daemon cleanly.
 . "$(dirname "$0")/lib.sh"
+exec 3>&1 # notes that reach the log even from inside a check
 
 ml() { "$ML" --home "$TMP/$1" "${@:2}"; }
 PY=$(command -v /usr/bin/python3 || command -v python3)
@@ -143,7 +144,7 @@ approve_live() {
 		wait_for 10 has_members c2 official "CĐCS Xã Má Lé" 3 &&
 		wait_for 10 has_members prov official "CĐCS Xã Lũng Cú" 3 &&
 		wait_for 10 has_members nat official "CĐCS Xã Má Lé" 3 &&
-		t1=$(date +%s%N) && echo "# approvals everywhere in $(((t1 - t0) / 1000000)) ms (polling every 100 ms)"
+		t1=$(date +%s%N) && echo "# approvals everywhere in $(((t1 - t0) / 1000000)) ms (polling every 100 ms)" >&3
 }
 check "the district approves while connected; approvals reach communes, province and national" approve_live
 
