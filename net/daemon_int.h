@@ -21,6 +21,12 @@
 #define MAX_HANDSHAKING  32 /* connections not yet admitted */
 #define MAX_PEERS        256
 #define FRAMES_PER_SEC   4000 /* more than this, every second, is a flood */
+/*
+ * An honest peer sends in causal order, so what it leaves waiting is at most
+ * a batch cut by a frame's end; one that leaves more would fill the store's
+ * shared waiting buffer (ML_STORE_MAX_WAITING) and stall everyone's sync.
+ */
+#define PEER_WAITING_MAX (8 * 1024)
 
 struct daemon;
 
@@ -79,6 +85,7 @@ struct peer {
 
 	/* accounting */
 	uint64_t ops_in, ops_out, bytes_in, bytes_out, applied;
+	int64_t waiting_added; /* ops it sent that still wait for signatures or missing ops */
 	uint64_t frames_this_sec, sec_start_ms;
 	char close_reason[200];
 };

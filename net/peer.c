@@ -486,6 +486,7 @@ static void on_ops(struct peer *p, const uint8_t *data, size_t len)
 		ops[n] = op;
 		lens[n++] = oplen;
 	}
+	int64_t waiting_before = ml_store_waiting(d->s);
 	int64_t *feed_of = rc == ML_ENOTFOUND ? ml_calloc(n ? n : 1, sizeof *feed_of) : NULL;
 	struct ml_ingest_result res;
 	memset(&res, 0, sizeof res);
@@ -498,6 +499,7 @@ static void on_ops(struct peer *p, const uint8_t *data, size_t len)
 	                                       &d->err)) == ML_EAGAIN) {
 		/* Too much waits for missing ops: the next round sends them again in order. */
 		ml__logf(d, "peer %s: %s", p->addr, ml_buf_str(&d->err));
+		p->waiting_added += (int64_t)n;
 	} else if (rc != ML_OK) {
 		ml__peer_close(p, "cannot store its ops: %s", ml_buf_str(&d->err));
 	} else {
@@ -510,11 +512,19 @@ static void on_ops(struct peer *p, const uint8_t *data, size_t len)
 			if (slot && seq > slot->seq)
 				slot->seq = seq;
 		}
+		/* Another process (a command) may have changed it too: measured around this frame.
+		 */
+		p->waiting_added += ml_store_waiting(d->s) - waiting_before;
 		if (res.refused) {
 			ml__ban(d, &p->device);
 			ml__peer_close(p, "sent %zu ops that fail verification (%s)", res.refused,
 			               res.first_message);
 		}
+	}
+	if (p->state == P_OPEN && p->waiting_added > PEER_WAITING_MAX) {
+		ml__ban(d, &p->device);
+		ml__peer_close(p, "it left %lld ops waiting for signatures or missing ops",
+		               (long long)p->waiting_added);
 	}
 	ml_free(ops);
 	ml_free(lens);

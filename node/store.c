@@ -687,6 +687,11 @@ void ml_store_close(struct ml_store *s)
 	ml_free(s);
 }
 
+int64_t ml_store_waiting(const struct ml_store *s)
+{
+	return s->waiting;
+}
+
 void ml_store_set_max_waiting(struct ml_store *s, int64_t n)
 {
 	s->max_waiting = n > 0 ? n : ML_STORE_MAX_WAITING;

@@ -93,6 +93,9 @@ int ml_store_counts(struct ml_store *s, struct ml_store_counts *c, struct ml_buf
  */
 const char *ml_store_errmsg(const struct ml_store *s);
 
+/* Ops waiting now (candidates for a signature, and ops waiting for their past); never fails. */
+int64_t ml_store_waiting(const struct ml_store *s);
+
 /* Largest number of ops kept waiting for missing ops or signatures, by default. */
 #define ML_STORE_MAX_WAITING 200000
 

@@ -1,7 +1,7 @@
 /*
  * hostile.c - a misbehaving peer, for tests/integ/t0007-hostile.sh.
  *
- *   hostile MODE HOST:PORT --network HEX [--key FILE] [--ops FILE] [--seconds N]
+ *   hostile MODE HOST:PORT --network HEX [--key FILE] [--ops FILE] [--seconds N] [--count N]
  *
  * Connects to a running `memberlog serve` and misbehaves as MODE says
  * (docs/PROTOCOL.md §12.5).  Prints one line with what happened and exits 0
@@ -23,10 +23,14 @@
  *                   --ops, an op built here): closed
  *   flood           known device: PING frames as fast as possible for up to
  *                   3 s: closed for flooding
- *   no-read         known device: a full reconciliation round (the node then
- *                   sends what it holds), then PINGs for --seconds (3) while
- *                   never reading: exit 0 unless something fails locally
+ *   no-read         known device: for --seconds (3), rounds with an empty set,
+ *                   each making the node send every op it may send us, while
+ *                   never reading: exit 0 if the node kept the connection
  *                   (the test checks the node's health and memory)
+ *   unsigned-ops    known device: --count N (2000) unsigned ops, each
+ *                   the first of a feed of a fresh author key, so none can fail
+ *                   verification; exit 0 when the node then still answers a
+ *                   PING (or closed the connection)
  *   accepted        known device: ACCEPT, and a PING is answered by its PONG
  *   banned          known device: REFUSE with a reason saying it misbehaved
  */
@@ -571,66 +575,132 @@ static int mode_no_read(struct conn *c, unsigned seconds)
 	int code;
 	if (!known_handshake(c, &code))
 		return code;
-	/* A round with an empty set: the node finds we lack every feed it may send us. */
+	/*
+	 * A round with an empty set, ended at once by our empty RECON ("nothing
+	 * more from me"): the node then sends every op it may send us.  Again
+	 * and again, about 2,000 frames a second (under the flood limit), while
+	 * never reading: the node's write queue fills and must stay bounded
+	 * (sending pauses at 8 MiB; 64 MiB piled up drops the peer).
+	 */
 	struct ml_recon_item none[1];
 	struct ml_recon *r = NULL;
-	struct ml_buf msg = ML_BUF_INIT;
-	uint64_t deadline = now_ms() + 5000;
-	if (ml_recon_new(none, 0, &r) != ML_OK || ml_recon_initiate(r, &msg) != ML_OK)
+	struct ml_buf init = ML_BUF_INIT, out = ML_BUF_INIT;
+	if (ml_recon_new(none, 0, &r) != ML_OK || ml_recon_initiate(r, &init) != ML_OK)
 		return outcome(EXIT_LOCAL, "cannot start a round");
-	if (!send_frame(c, ML_MSG_RECON, msg.data, msg.len, deadline))
-		return outcome(EXIT_NOT_AS_SAID, "the node %s the connection at once",
-		               c->closed ? "closed" : "did not take");
-	unsigned messages = 1;
-	bool over = false;
-	while (!over) {
+	ml_recon_free(r);
+	uint64_t start = now_ms(), rounds = 0, stalled_ms = 0;
+	while (!c->closed && now_ms() - start < seconds * 1000ull) {
+		ml_buf_reset(&out);
+		for (int i = 0; i < 10; i++)
+			if (ml_session_send(c->ss, ML_MSG_RECON, init.data, init.len, &out) !=
+			        ML_OK ||
+			    ml_session_send(c->ss, ML_MSG_RECON, NULL, 0, &out) != ML_OK)
+				return outcome(EXIT_LOCAL, "cannot frame");
+		uint64_t t = now_ms();
+		if (!send_all(c, out.data, out.len, start + seconds * 1000ull))
+			break;
+		rounds += 10;
+		t = now_ms() - t;
+		if (t > 10)
+			stalled_ms += t; /* the node reads slower than we send */
+		else
+			sleep_ms(10);
+	}
+	ml_buf_release(&init);
+	ml_buf_release(&out);
+	uint64_t elapsed = now_ms() - start;
+	return outcome(c->closed ? EXIT_NOT_AS_SAID : EXIT_AS_SAID,
+	               "started %llu rounds in %llu ms (%llu ms blocked on a full socket), "
+	               "never reading; the node %s",
+	               (unsigned long long)rounds, (unsigned long long)elapsed,
+	               (unsigned long long)stalled_ms,
+	               c->closed ? "closed the connection" : "kept the connection");
+}
+
+/*
+ * Unsigned ops, each the first of a feed of its own (a fresh author key): no
+ * signature to check, so none fails verification; each waits for a
+ * signature that never comes.
+ */
+static int mode_unsigned(struct conn *c, unsigned count)
+{
+	int code;
+	if (!known_handshake(c, &code))
+		return code;
+	/*
+	 * Frames of 4,096 ops (about 780 KiB), then, for the last 8,191 or
+	 * fewer, frames of halving sizes: a frame the node cannot take whole
+	 * (its buffer of waiting ops would overflow) is refused whole, so the
+	 * small ones at the end fill what room is left.
+	 */
+	struct ml_buf frame = ML_BUF_INIT;
+	uint64_t deadline = now_ms() + 120000, sent = 0;
+	unsigned in_frame = 0, want = 0;
+	for (unsigned i = 0; i < count && !c->closed; i++) {
+		if (in_frame == 0) {
+			unsigned left = count - i;
+			want = 4096;
+			if (left < 8192)
+				while (want > left)
+					want /= 2;
+		}
+		struct ml_key *k = NULL;
+		if (ml_key_generate(&k) != ML_OK)
+			return outcome(EXIT_LOCAL, "cannot make a key");
+		uint8_t body[] = {0xa1, 0x64, 'n', 'a', 'm', 'e', 0x66,
+		                  'u',  'n',  's', 'i', 'g', 'n'};
+		struct ml_op op;
+		memset(&op, 0, sizeof op);
+		op.version = 1;
+		op.has_net = true;
+		op.net = c->net;
+		op.author = k->pk;
+		op.has_unit = true;
+		op.unit = c->net;
+		op.lane = ML_LANE_GOV;
+		op.seq = 1;
+		op.hlc.ms = (uint64_t)time(NULL) * 1000;
+		snprintf(op.type, sizeof op.type, "unit_rename");
+		op.body = body;
+		op.body_len = sizeof body;
+		int rc = ml_op_seal(&op, NULL, &frame, &c->err);
+		ml_key_free(k);
+		if (rc != ML_OK)
+			return outcome(EXIT_LOCAL, "cannot build an op: %s", ml_buf_str(&c->err));
+		if (++in_frame == want) {
+			if (!send_frame(c, ML_MSG_OPS, frame.data, frame.len, deadline))
+				break;
+			sent = i + 1;
+			in_frame = 0;
+			ml_buf_reset(&frame);
+		}
+	}
+	ml_buf_release(&frame);
+	/* The node answers nothing to OPS: a PING tells when it has ingested them all. */
+	if (!c->closed && !send_frame(c, ML_MSG_PING, "done", 4, deadline))
+		return outcome(EXIT_NOT_AS_SAID, "closed after %llu unsigned ops",
+		               (unsigned long long)sent);
+	for (;;) {
 		enum ml_session_event ev;
 		uint8_t type = 0;
 		const uint8_t *payload = NULL;
 		size_t len = 0;
 		enum got g = next_event(c, deadline, &ev, &type, &payload, &len);
+		if (g == GOT_CLOSED)
+			return outcome(EXIT_AS_SAID,
+			               "sent %llu unsigned ops in fresh feeds; closed by the node",
+			               (unsigned long long)sent);
 		if (g != GOT_EVENT)
-			return outcome(EXIT_NOT_AS_SAID, "the round did not finish: %s",
-			               g == GOT_CLOSED ? "closed" : "timed out");
-		if (type != ML_MSG_RECON)
-			continue;
-		ml_buf_reset(&msg);
-		if (ml_recon_step(r, payload, len, &msg, NULL, NULL, &c->err) != ML_OK)
-			return outcome(EXIT_LOCAL, "the node's reconciliation message: %s",
-			               ml_buf_str(&c->err));
-		if (len == 0)
-			break; /* the node has nothing more: its round is over */
-		/* An empty reply is "nothing more from me", which ends the node's round too. */
-		if (!send_frame(c, ML_MSG_RECON, msg.data, msg.len, deadline))
-			return outcome(EXIT_NOT_AS_SAID, "closed during the round");
-		messages++;
-		over = msg.len == 0;
+			return outcome(EXIT_NOT_AS_SAID,
+			               "sent %llu unsigned ops; the node does not "
+			               "answer",
+			               (unsigned long long)sent);
+		if (type == ML_MSG_PONG)
+			return outcome(EXIT_AS_SAID,
+			               "sent %llu unsigned ops in fresh feeds; the node kept the "
+			               "connection and answered a PING after them",
+			               (unsigned long long)sent);
 	}
-	ml_recon_free(r);
-	ml_buf_release(&msg);
-	/* From now on nothing is read: the node's ops and PONGs pile up. */
-	uint8_t ping[64];
-	memset(ping, 'p', sizeof ping);
-	uint64_t start = now_ms(), pings = 0;
-	while (!c->closed && now_ms() - start < seconds * 1000ull) {
-		struct ml_buf out = ML_BUF_INIT;
-		for (int i = 0; i < 20; i++)
-			ml_session_send(c->ss, ML_MSG_PING, ping, sizeof ping, &out);
-		if (send_all(c, out.data, out.len, now_ms() + 50))
-			pings += 20;
-		ml_buf_release(&out);
-		sleep_ms(10); /* about 2,000 a second: under the flood limit */
-	}
-	int unread = 0;
-	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-	if (poll(&pfd, 1, 0) > 0)
-		unread = 1;
-	return outcome(EXIT_AS_SAID,
-	               "a round of %u reconciliation messages, then %llu PINGs of 64 bytes in "
-	               "%u s never reading (%s); the node %s",
-	               messages, (unsigned long long)pings, seconds,
-	               unread ? "its bytes are waiting" : "nothing waiting",
-	               c->closed ? "closed the connection" : "kept the connection");
 }
 
 static int mode_accepted(struct conn *c)
@@ -672,9 +742,9 @@ static int usage(void)
 {
 	fprintf(stderr,
 	        "usage: hostile MODE HOST:PORT --network HEX [--key FILE] [--ops FILE] "
-	        "[--seconds N]\n"
+	        "[--seconds N] [--count N]\n"
 	        "modes: garbage wrong-network bad-version slowloris unknown-device oversize "
-	        "tamper forged-ops flood no-read accepted banned\n");
+	        "tamper forged-ops flood no-read unsigned-ops accepted banned\n");
 	return EXIT_LOCAL;
 }
 
@@ -684,7 +754,7 @@ int main(int argc, char **argv)
 		return usage();
 	mode = argv[1];
 	const char *addr = argv[2], *key_path = NULL, *net_hex = NULL, *ops_path = NULL;
-	unsigned seconds = 3;
+	unsigned seconds = 3, count = 2000;
 	for (int i = 3; i < argc; i++) {
 		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
 			key_path = argv[++i];
@@ -694,6 +764,8 @@ int main(int argc, char **argv)
 			ops_path = argv[++i];
 		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
 			seconds = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
+			count = (unsigned)atoi(argv[++i]);
 		else
 			return usage();
 	}
@@ -706,7 +778,7 @@ int main(int argc, char **argv)
 	bool known = strcmp(mode, "oversize") == 0 || strcmp(mode, "tamper") == 0 ||
 	             strcmp(mode, "forged-ops") == 0 || strcmp(mode, "flood") == 0 ||
 	             strcmp(mode, "no-read") == 0 || strcmp(mode, "accepted") == 0 ||
-	             strcmp(mode, "banned") == 0;
+	             strcmp(mode, "unsigned-ops") == 0 || strcmp(mode, "banned") == 0;
 	struct ml_key *key = NULL;
 	if (known) {
 		if (!key_path)
@@ -748,6 +820,8 @@ int main(int argc, char **argv)
 		rc = mode_flood(&c);
 	} else if (strcmp(mode, "no-read") == 0) {
 		rc = mode_no_read(&c, seconds);
+	} else if (strcmp(mode, "unsigned-ops") == 0) {
+		rc = mode_unsigned(&c, count);
 	} else if (strcmp(mode, "accepted") == 0) {
 		rc = mode_accepted(&c);
 	} else if (strcmp(mode, "banned") == 0) {
