@@ -317,7 +317,10 @@ static void round_over(struct peer *p)
 
 void ml__peer_round(struct peer *p)
 {
-	if (p->state != P_OPEN || !p->dial || (p->recon && !p->round_done) || p->cursor)
+	/* Not while the peer still sends the last round's answer: a new round re-plans both sides.
+	 */
+	if (p->state != P_OPEN || !p->dial || (p->recon && !p->round_done) || p->cursor ||
+	    (p->rounds && !p->synced_recv))
 		return;
 	if (prepare_round(p) != ML_OK)
 		return;

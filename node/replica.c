@@ -312,7 +312,8 @@ int ml_replica_since(struct ml_store *s, int64_t after, size_t limit, ml_replica
 int ml_replica_last_eval(struct ml_store *s, int64_t *out, struct ml_buf *err)
 {
 	*out = 0;
-	int rc = ml_read_int(s, "SELECT coalesce(max(eval), 0) FROM ops", NULL, 0, out, err);
+	int rc = ml_read_int(s, "SELECT coalesce(max(eval), 0) FROM ops WHERE eval IS NOT NULL",
+	                     NULL, 0, out, err);
 	return rc == ML_ENOTFOUND ? ML_OK : rc;
 }
 
