@@ -79,6 +79,7 @@ struct peer {
 	struct ml_replica_cursor *cursor; /* sending what the round found missing */
 	int64_t push_eval;                /* ops evaluated up to here were considered */
 	bool round_done, synced_sent, synced_recv, ever_synced;
+	bool paused; /* sending stopped at PEER_WRITE_HIGH; the write callback resumes it */
 	uint64_t rounds, round_ms; /* rounds started, when the last one started */
 	struct ml_buf frame;       /* OPS frame being filled */
 	size_t frame_ops;

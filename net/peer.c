@@ -129,7 +129,9 @@ static void on_written(uv_write_t *req, int status)
 		ml__peer_close(p, "write failed: %s", uv_strerror(status));
 		return;
 	}
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp) < PEER_WRITE_HIGH / 2)
+	/* Production stopped at the high-water mark resumes once half of it drained. */
+	if (p->paused &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp) < PEER_WRITE_HIGH / 2)
 		ml__peer_pump(p);
 }
 
@@ -423,8 +425,12 @@ void ml__peer_pump(struct peer *p)
 	struct daemon *d = p->d;
 	if (p->state != P_OPEN || !p->round_done)
 		return;
-	while (p->state == P_OPEN &&
-	       uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp) < PEER_WRITE_HIGH) {
+	p->paused = false;
+	while (p->state == P_OPEN) {
+		if (uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp) >= PEER_WRITE_HIGH) {
+			p->paused = true;
+			break;
+		}
 		int rc;
 		if (p->cursor) {
 			bool done = false;
