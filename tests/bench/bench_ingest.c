@@ -18,6 +18,7 @@
  *   --single   every op in its own signed batch
  *   --txn K    about K ops per transaction (default 256; whole signed batches)
  */
+#include "bench_limits.h"
 #include "crdt/audit.h"
 #include "crdt/err.h"
 #include "crdt/fields.h"
@@ -35,13 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* CPU time of the whole process (all threads), user and system. */
 static double cpu_s(void)
 {
@@ -49,22 +43,6 @@ static double cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static double raw_verify_rate(void)
-{
-	unsigned char pk[32], sk[64], msg[64][300], sig[64][64];
-	crypto_sign_keypair(pk, sk);
-	for (int i = 0; i < 64; i++) {
-		randombytes_buf(msg[i], 300);
-		crypto_sign_detached(sig[i], NULL, msg[i], 300, sk);
-	}
-	int n = 20000;
-	double t = now_s();
-	for (int i = 0; i < n; i++)
-		if (crypto_sign_verify_detached(sig[i % 64], msg[i % 64], 300, pk) != 0)
-			abort();
-	return n / (now_s() - t);
 }
 
 /*
@@ -93,7 +71,7 @@ static double raw_insert_rate(const char *dir, size_t row_bytes, int txn)
 	if (row_bytes > sizeof row)
 		row_bytes = sizeof row;
 	int n = 200000;
-	double t = now_s();
+	double t = bench_now_s();
 	for (int i = 0; i < n; i++) {
 		if (i % txn == 0)
 			sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
@@ -107,7 +85,7 @@ static double raw_insert_rate(const char *dir, size_t row_bytes, int txn)
 			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	}
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	double rate = n / (now_s() - t);
+	double rate = n / (bench_now_s() - t);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	unlink(path);
@@ -158,7 +136,7 @@ int main(int argc, char **argv)
 	int pipefd[2];
 	if (pipe(pipefd) != 0)
 		return 1;
-	double tg = now_s();
+	double tg = bench_now_s();
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(pipefd[0]);
@@ -180,9 +158,9 @@ int main(int argc, char **argv)
 	printf("bench_ingest: %zu ops in %zu batches (%s), %zu members, %zu units, %.0f B/op;"
 	       " generated in %.1f s\n",
 	       gs.ops, gs.batches, single ? "every op signed" : "realistic batches", gs.members,
-	       gs.units, (double)gs.bytes / (double)gs.ops, now_s() - tg);
+	       gs.units, (double)gs.bytes / (double)gs.ops, bench_now_s() - tg);
 
-	double v = raw_verify_rate();
+	double v = bench_raw_verify_rate();
 	double sr = raw_insert_rate(dir, gs.bytes / gs.ops, txn);
 
 	/* Ingest, batch by batch, as a node receives them. */
@@ -204,7 +182,7 @@ int main(int argc, char **argv)
 	size_t applied = 0, rejected = 0, total = 0, group_bytes = 0, k = 0;
 	/* Groups of the generator's batches per transaction (~256 ops), as a peer's sync
 	 * would deliver them. */
-	double ti = now_s(), ci = cpu_s();
+	double ti = bench_now_s(), ci = cpu_s();
 	int more;
 	do {
 		more = gen_next_batch(fi, &n, &bytes);
@@ -243,7 +221,7 @@ int main(int argc, char **argv)
 		k = 0;
 		group_bytes = 0;
 	} while (more);
-	double ingest_s = now_s() - ti, ingest_cpu = cpu_s() - ci;
+	double ingest_s = bench_now_s() - ti, ingest_cpu = cpu_s() - ci;
 	double rate = (double)total / ingest_s;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -274,7 +252,7 @@ int main(int argc, char **argv)
 	size_t hits = 0;
 	for (int i = 0; i < 2000; i++) {
 		const char *text = queries[i % 8];
-		double t = now_s();
+		double t = bench_now_s();
 		struct ml_buf f = ML_BUF_INIT, m = ML_BUF_INIT;
 		ml_fold(text, strlen(text), &f);
 		/* every word a prefix: "nguyen* van*" */
@@ -288,7 +266,7 @@ int main(int argc, char **argv)
 		sqlite3_bind_text(st, 1, ml_buf_str(&m), -1, SQLITE_TRANSIENT);
 		while (sqlite3_step(st) == SQLITE_ROW)
 			hits++;
-		times[i] = now_s() - t;
+		times[i] = bench_now_s() - t;
 		ml_buf_release(&f);
 		ml_buf_release(&m);
 	}

@@ -38,6 +38,7 @@
  *   --approvals K  approvals timed in (c) (default 20)
  *   --memberlog    the binary (default: $MEMBERLOG, else ../../cli/memberlog beside this one)
  */
+#include "bench_limits.h"
 #include "crdt/audit.h"
 #include "crdt/err.h"
 #include "crdt/op.h"
@@ -75,13 +76,6 @@ static char dir[PATH_MAX - 64];
 static pid_t serves[8];
 static size_t n_serves;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wall clock in milliseconds since the epoch, as ops are stamped (ml_now_ms), with fractions. */
 static double wall_ms(void)
 {
@@ -115,22 +109,6 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
-static double raw_verify_rate(void)
-{
-	unsigned char pk[32], sk[64], msg[64][300], sig[64][64];
-	crypto_sign_keypair(pk, sk);
-	for (int i = 0; i < 64; i++) {
-		randombytes_buf(msg[i], 300);
-		crypto_sign_detached(sig[i], NULL, msg[i], 300, sk);
-	}
-	int n = 20000;
-	double t = now_s();
-	for (int i = 0; i < n; i++)
-		if (crypto_sign_verify_detached(sig[i % 64], msg[i % 64], 300, pk) != 0)
-			abort();
-	return n / (now_s() - t);
-}
-
 /* The loopback limit: median round trip of a 1-byte ping-pong between two processes over TCP. */
 static double loopback_rtt_us(void)
 {
@@ -158,10 +136,10 @@ static double loopback_rtt_us(void)
 	static double t[ROUNDS];
 	char b = 'x';
 	for (int i = 0; i < ROUNDS; i++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		if (write(c, &b, 1) != 1 || read(c, &b, 1) != 1)
 			fail("loopback ping-pong failed");
-		t[i] = now_s() - t0;
+		t[i] = bench_now_s() - t0;
 	}
 	close(c);
 	waitpid(pid, NULL, 0);
@@ -229,7 +207,7 @@ static int run_timed(const char *home, struct ml_buf *out, double *wall, double 
                      const char *const *args)
 {
 	int fd = -1;
-	double t = now_s();
+	double t = bench_now_s();
 	pid_t pid = spawn(home, "cli.log", out ? &fd : NULL, args);
 	if (out) {
 		ml_buf_reset(out);
@@ -240,7 +218,7 @@ static int run_timed(const char *home, struct ml_buf *out, double *wall, double 
 	if (wait4(pid, &st, 0, &ru) < 0)
 		fail("wait: %s", strerror(errno));
 	if (wall)
-		*wall = now_s() - t;
+		*wall = bench_now_s() - t;
 	if (cpu)
 		*cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
@@ -667,7 +645,7 @@ int main(int argc, char **argv)
 	}
 	atexit(stop_all);
 	signal(SIGPIPE, SIG_IGN);
-	double t_all = now_s();
+	double t_all = bench_now_s();
 	char log[PATH_MAX];
 	snprintf(log, sizeof log, "%s/ops.cbor", dir);
 
@@ -676,7 +654,7 @@ int main(int argc, char **argv)
 	int pipefd[2];
 	if (pipe(pipefd) != 0)
 		return 1;
-	double tg = now_s();
+	double tg = bench_now_s();
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(pipefd[0]);
@@ -695,10 +673,10 @@ int main(int argc, char **argv)
 	printf("bench_sync: %zu ops in %zu batches (realistic batches), %zu members, %zu units, "
 	       "%.0f B/op; generated in %.1f s\n",
 	       gs.ops, gs.batches, gs.members, gs.units, (double)gs.bytes / (double)gs.ops,
-	       now_s() - tg);
+	       bench_now_s() - tg);
 	fflush(stdout);
 
-	double v1 = raw_verify_rate();
+	double v1 = bench_raw_verify_rate();
 	double rtt = loopback_rtt_us();
 
 	/* The nodes: the root admin's (source), an auditor (destination), the district's
@@ -760,7 +738,7 @@ int main(int argc, char **argv)
 	const char *js = (const char *)out.data;
 	unsigned long long a_in = json_u64(js, "ops_in"), a_bin = json_u64(js, "bytes_in"),
 	                   a_bout = json_u64(js, "bytes_out"), a_applied = json_u64(js, "applied");
-	double v2 = raw_verify_rate();
+	double v2 = bench_raw_verify_rate();
 	double v = (v1 + v2) / 2;
 	double srate = (double)a_in / sync_s;
 	struct ml_buf h1 = ML_BUF_INIT, h2 = ML_BUF_INIT;
@@ -843,7 +821,7 @@ int main(int argc, char **argv)
 	stop_serve(src);
 
 	/* (c) live push: district, commune, province, each holding its scope. */
-	double tc = now_s();
+	double tc = bench_now_s();
 	sqlite3_int64 scope_ops[3];
 	const char *homes[3] = {"dist", "com", "prov"};
 	const char *keys[3] = {hx_dist, hx_com, hx_prov};
@@ -896,7 +874,7 @@ int main(int argc, char **argv)
 	       "imported from bundles, daemons connected, %zu members submitted live, in %.1f "
 	       "s\n",
 	       (long long)scope_ops[0], (long long)scope_ops[1], (long long)scope_ops[2], total,
-	       now_s() - tc);
+	       bench_now_s() - tc);
 	fflush(stdout);
 	struct watch wc, wp;
 	watch_open(&wc, "com");
@@ -963,7 +941,7 @@ int main(int argc, char **argv)
 	       "command itself: median %.0f ms\n",
 	       MED(lat_c), lat_c[approvals - 1], MED(lat_p), lat_p[approvals - 1], MED(lat_x),
 	       lat_x[approvals - 1], MED(cmd));
-	printf("  total run time %.0f s\n", now_s() - t_all);
+	printf("  total run time %.0f s\n", bench_now_s() - t_all);
 	stop_all();
 	free(members);
 	for (size_t j = 0; j < 5; j++)

@@ -11,51 +11,10 @@
 . "$(dirname "$0")/lib.sh"
 exec 3>&1 # notes that reach the log even from inside a check
 
-ml() { "$ML" --home "$TMP/$1" "${@:2}"; }
-PY=$(command -v /usr/bin/python3 || command -v python3)
+. "$(dirname "$0")/lib_daemon.sh"
+trap 'stop_daemons; rm -rf "$TMP"' EXIT
 json() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 key_of() { ml "$1" device show | head -1; }
-
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds; bounded.
-wait_for() {
-	local tries=$(($1 * 10))
-	shift
-	for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	echo "gave up after $tries tries: $*" >&2
-	return 1
-}
-
-# serve NODE [ARGS...]: starts the daemon on 127.0.0.1 (any free port); sets PORT_<NODE>.
-serve() {
-	local node=$1
-	shift
-	# the binary itself in the background (not the ml function: $! would be a subshell's)
-	"$ML" --home "$TMP/$node" serve --listen 127.0.0.1:0 --no-mdns --anti-entropy 2 "$@" \
-		2>>"$TMP/$node.log" &
-	local pid=$!
-	pids+=("$pid")
-	eval "PID_$node=$pid"
-	wait_for 10 ml "$node" peers || return 1
-	local addr
-	addr=$(ml "$node" peers | head -1 | awk '{print $3}')
-	eval "ADDR_$node=$addr"
-}
-stop() { # stop NODE: SIGTERM, then it must exit 0 within 5 s
-	local pid
-	eval "pid=\$PID_$1"
-	kill -TERM "$pid" && wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" && wait "$pid"
-}
 
 members_in() { # members_in NODE STATE UNIT: how many members of UNIT the node holds in STATE
 	ml "$1" --json member list --unit "$3" --state "$2" 2>/dev/null |
@@ -76,13 +35,6 @@ setup() {
 }
 check "the national node creates the tree and serves" setup
 
-join() { # join INVITER NODE UNIT ROLE
-	local token
-	token=$(ml "$1" --json invite --unit "$3" --role "$4" --address "$(eval echo "\$ADDR_$1")" |
-		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])') &&
-		ml "$2" network join "$token" >"$TMP/join.out" 2>&1 ||
-		{ cat "$TMP/join.out" >&2; return 1; }
-}
 province() {
 	join nat prov "LĐLĐ tỉnh Hà Giang" admin && serve prov --peer "$ADDR_nat" &&
 		ml prov --json device show >"$TMP/j" && [ "$(json "$TMP/j" 'd["roles"][0]["role"]')" = admin ]

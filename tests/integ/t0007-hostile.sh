@@ -17,51 +17,8 @@
 . "$(dirname "$0")/lib.sh"
 
 HOSTILE=${HOSTILE:?set HOSTILE to the tests/tools/hostile binary}
-ml() { "$ML" --home "$TMP/$1" "${@:2}"; }
-PY=$(command -v /usr/bin/python3 || command -v python3)
-
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds; bounded.
-wait_for() {
-	local tries=$(($1 * 10))
-	shift
-	for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	echo "gave up after $tries tries: $*" >&2
-	return 1
-}
-
-# serve NODE [ARGS...]: starts the daemon on 127.0.0.1 (any free port); sets PID_ and ADDR_<NODE>.
-serve() {
-	local node=$1
-	shift
-	"$ML" --home "$TMP/$node" serve --listen 127.0.0.1:0 --no-mdns --anti-entropy 2 "$@" \
-		2>>"$TMP/$node.log" &
-	local pid=$!
-	pids+=("$pid")
-	eval "PID_$node=$pid"
-	wait_for 10 ml "$node" peers || return 1
-	local addr
-	addr=$(ml "$node" peers | head -1 | awk '{print $3}')
-	eval "ADDR_$node=$addr"
-}
-
-join() { # join INVITER NODE UNIT ROLE
-	local token
-	token=$(ml "$1" --json invite --unit "$3" --role "$4" --address "$(eval echo "\$ADDR_$1")" |
-		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])') &&
-		ml "$2" network join "$token" >"$TMP/join.out" 2>&1 ||
-		{ cat "$TMP/join.out" >&2; return 1; }
-}
+. "$(dirname "$0")/lib_daemon.sh"
+trap 'stop_daemons; rm -rf "$TMP"' EXIT
 
 setup() {
 	ml nat network create --name "Tổng Liên đoàn Lao động Việt Nam" >/dev/null 2>&1 &&

@@ -18,35 +18,22 @@ fi
 exec 3>&1 # notes that reach the log even from inside a check
 : "${MEMBERLOG_MDNS:?set MEMBERLOG_MDNS to the memberlog-mdns binary}"
 export MEMBERLOG_MDNS
-PY=$(command -v /usr/bin/python3 || command -v python3)
 
 P=ml9-$$
 NS_BR=$P-br
 declare -A NS=([nat]=$P-a [dist]=$P-b [c1]=$P-c) IP=([nat]=10.231.9.1 [dist]=10.231.9.2 [c1]=10.231.9.3)
 declare -A PID
-pids=()
+. "$(dirname "$0")/lib_daemon.sh" # ml, wait_for, stop_daemons; serve and stop are its own below
 
 cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-	done
+	stop_daemons
 	for ns in "${NS[@]}" "$NS_BR"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-ml() { "$ML" --home "$TMP/$1" "${@:2}"; }
 in_ns() { local node=$1; shift; ip netns exec "${NS[$node]}" "$@"; }
-wait_for() {
-	local tries=$(($1 * 10))
-	shift
-	for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	echo "gave up after $tries tries: $*" >&2
-	return 1
-}
 
 setup_net() {
 	local n=0 node
