@@ -21,6 +21,7 @@
 #include "crdt/member.h"
 #include "crdt/number.h"
 #include "node/numbers.h"
+#include "node/photo.h"
 #include "node/query.h"
 #include "node/read.h"
 
@@ -155,46 +156,24 @@ static bool parse_bool(const char *s, bool *v)
 /* Stores the photo at path as a blob in HOME/blobs/<hash> and sets *id; CLI_OK or CLI_ERROR. */
 static int store_photo(struct cli_node *n, const char *path, struct ml_hash *id)
 {
-	struct ml_buf data = ML_BUF_INIT, err = ML_BUF_INIT, dir = ML_BUF_INIT, file = ML_BUF_INIT;
-	int ex = CLI_OK;
+	struct ml_buf data = ML_BUF_INIT, err = ML_BUF_INIT, dir = ML_BUF_INIT;
+	int ex = CLI_OK, rc;
 	if (cli_read_file(path, &data, &err) != ML_OK)
 		ex = cli_error("%s", ml_buf_str(&err));
-	static const uint8_t jpeg[] = {0xff, 0xd8, 0xff},
-	                     png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-	bool is_jpeg = data.len > 3 && memcmp(data.data, jpeg, 3) == 0;
-	bool is_png = data.len > 8 && memcmp(data.data, png, 8) == 0;
-	if (ex == CLI_OK && !is_jpeg && !is_png)
+	else if ((rc = ml_photo_check(data.data, data.len, NULL)) == ML_EINVAL)
 		ex = cli_error(_("'%s' is not a JPEG or PNG photo"), path);
-	if (ex == CLI_OK && data.len > 1024 * 1024)
+	else if (rc != ML_OK)
 		ex = cli_error(_("photo '%s' is %zu bytes; the limit is 1 MB (1,048,576 bytes): "
 		                 "make it smaller"),
 		               path, data.len);
 	if (ex == CLI_OK) {
-		*id = ml_hash_of(data.data, data.len);
-		char hex[65];
-		ml_hex_encode(id->b, 32, hex);
 		cli_home_path(n->cli, "blobs", &dir);
-		ml_buf_addf(&file, "%s/%s", ml_buf_str(&dir), hex);
-		if (cli_make_dirs(ml_buf_str(&dir), &err) != ML_OK) {
+		if (ml_photo_put(ml_buf_str(&dir), data.data, data.len, id, &err) != ML_OK)
 			ex = cli_error("%s", ml_buf_str(&err));
-		} else if (access(ml_buf_str(&file), F_OK) != 0) {
-			struct ml_buf tmp = ML_BUF_INIT;
-			ml_buf_addf(&tmp, "%s.tmp", ml_buf_str(&file));
-			FILE *f = fopen(ml_buf_str(&tmp), "wb");
-			bool ok = f && fwrite(data.data, 1, data.len, f) == data.len;
-			ok = f && fclose(f) == 0 && ok;
-			if (!ok || rename(ml_buf_str(&tmp), ml_buf_str(&file)) != 0) {
-				ex = cli_error(_("cannot store the photo in '%s': %s"),
-				               ml_buf_str(&dir), strerror(errno));
-				unlink(ml_buf_str(&tmp));
-			}
-			ml_buf_release(&tmp);
-		}
 	}
 	ml_buf_release(&data);
 	ml_buf_release(&err);
 	ml_buf_release(&dir);
-	ml_buf_release(&file);
 	return ex;
 }
 
@@ -1147,6 +1126,93 @@ static int member_show(struct cli *cli, int argc, char **argv)
 	return ex;
 }
 
+/* Writes len bytes to path (replacing it); CLI_OK or CLI_ERROR with the reason printed. */
+static int write_out(const char *path, const uint8_t *p, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(p, 1, len, f) == len;
+	int saved = errno;
+	ok = f && fclose(f) == 0 && ok;
+	if (ok)
+		return CLI_OK;
+	return cli_error(_("cannot write '%s': %s"), path, strerror(saved ? saved : errno));
+}
+
+static int member_photo(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "member photo MEMBER FILE [--state official|draft]";
+	struct args a;
+	int ex = parse(argc, argv, usage,
+	               N_("Writes a member's photo to FILE: the official record's, or with --state "
+	                  "draft the one in the changes waiting for approval.  A node fetches the "
+	                  "photos of its members from its peers while 'serve' or 'sync' runs."),
+	               NULL, &a);
+	if (ex >= 0)
+		return ex;
+	if (a.n_operands != 2 ||
+	    (a.state && strcmp(a.state, "official") != 0 && strcmp(a.state, "draft") != 0))
+		return cli_usage(usage);
+	bool draft = a.state && strcmp(a.state, "draft") == 0;
+	struct cli_node n;
+	if (cli_node_open(cli, NODE_NETWORK, &n) != CLI_OK)
+		return CLI_ERROR;
+	struct ml_hash id, photo;
+	ex = cli_member_find(&n, a.operands[0], &id);
+	sqlite3_stmt *st = NULL;
+	if (ex == CLI_OK &&
+	    ml_read_prepare(n.s, "SELECT official, draft FROM members WHERE id = ?1", &st, NULL) !=
+	        ML_OK)
+		ex = cli_error(_("cannot read the register"));
+	bool found = false;
+	if (ex == CLI_OK) {
+		sqlite3_bind_blob(st, 1, id.b, 32, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			/* The draft column is empty when the draft equals the official record. */
+			int col = draft ? 1 : 0;
+			if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+				col = 1 - col;
+			struct ml_body body;
+			found =
+			    sqlite3_column_type(st, col) == SQLITE_BLOB &&
+			    ml_body_parse(&body, sqlite3_column_blob(st, col),
+			                  (size_t)sqlite3_column_bytes(st, col), NULL) == ML_OK &&
+			    ml_body_hash(&body, "photo", &photo, NULL) == ML_OK;
+		}
+		if (!found)
+			ex = cli_error(_("member '%s' has no photo"), a.operands[0]);
+	}
+	sqlite3_finalize(st);
+	struct ml_buf dir = ML_BUF_INIT, data = ML_BUF_INIT, err = ML_BUF_INIT;
+	char hex[65];
+	if (ex == CLI_OK) {
+		ml_photo_name(&photo, hex);
+		cli_home_path(cli, "blobs", &dir);
+		int rc = ml_photo_get(ml_buf_str(&dir), &photo, &data, &err);
+		if (rc == ML_ENOTFOUND)
+			ex = cli_error(
+			    _("the photo of member '%s' (%.16s) is not on this node yet: "
+			      "'memberlog serve' or 'memberlog sync' fetches it from a peer "
+			      "that holds it"),
+			    a.operands[0], hex);
+		else if (rc != ML_OK)
+			ex = cli_error("%s", ml_buf_str(&err));
+	}
+	if (ex == CLI_OK)
+		ex = write_out(a.operands[1], data.data, data.len);
+	if (ex == CLI_OK && cli->json) {
+		json_t *o = json_pack("{s:i, s:s, s:s, s:I}", "version", 1, "file", a.operands[1],
+		                      "photo", hex, "bytes", (json_int_t)data.len);
+		ex = cli_print_json(o);
+	} else if (ex == CLI_OK) {
+		printf(_("wrote the photo to %s (%zu bytes)\n"), a.operands[1], data.len);
+	}
+	ml_buf_release(&dir);
+	ml_buf_release(&data);
+	ml_buf_release(&err);
+	cli_node_close(&n);
+	return ex;
+}
+
 /* Formats hlc ms as Vietnam time (UTC+7), the time zone of the register. */
 static void vn_time(uint64_t ms, char out[32])
 {
@@ -1355,6 +1421,7 @@ int cmd_member(struct cli *cli, int argc, char **argv)
 	    {"training", member_training, N_("youth union: training-programme registration")},
 	    {"residence", member_residence, N_("youth union: residence-based activity")},
 	    {"show", member_show, N_("print a member's record")},
+	    {"photo", member_photo, N_("write a member's photo to a file")},
 	    {"list", member_list, N_("list members by unit and state")},
 	    {"search", member_search, N_("find members by name, ignoring diacritics")},
 	    {"history", member_history, N_("every signed change of a member, with verdicts")},

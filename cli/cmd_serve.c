@@ -148,14 +148,18 @@ static int sync_once(struct cli *cli, struct cli_node *n, const char *const *add
 	if (rc != ML_OK)
 		cli_error("%s", ml_buf_str(&err));
 	else if (cli->json)
-		cli_print_json(json_pack(
-		    "{s:i, s:I, s:I, s:I, s:I, s:I}", "version", 1, "ops_in", (json_int_t)st.ops_in,
-		    "ops_out", (json_int_t)st.ops_out, "applied", (json_int_t)st.applied,
-		    "bytes_in", (json_int_t)st.bytes_in, "bytes_out", (json_int_t)st.bytes_out));
+		cli_print_json(
+		    json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "version", 1, "ops_in",
+		              (json_int_t)st.ops_in, "ops_out", (json_int_t)st.ops_out, "applied",
+		              (json_int_t)st.applied, "bytes_in", (json_int_t)st.bytes_in,
+		              "bytes_out", (json_int_t)st.bytes_out, "photos_in",
+		              (json_int_t)st.photos_in, "photos_out", (json_int_t)st.photos_out));
 	else
-		printf(_("synced: received %llu ops (%llu new), sent %llu ops\n"),
+		printf(_("synced: received %llu ops (%llu new) and %llu photos, sent %llu ops and "
+		         "%llu photos\n"),
 		       (unsigned long long)st.ops_in, (unsigned long long)st.applied,
-		       (unsigned long long)st.ops_out);
+		       (unsigned long long)st.photos_in, (unsigned long long)st.ops_out,
+		       (unsigned long long)st.photos_out);
 	ml_buf_release(&err);
 	return rc == ML_OK ? CLI_OK : CLI_ERROR;
 }

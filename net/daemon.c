@@ -701,6 +701,7 @@ int ml_daemon_run(const struct ml_daemon_config *cfg, struct ml_store *s, const 
 	d->key = key;
 	d->stats = stats;
 	d->start_ms = ml__now_ms();
+	ml_buf_addf(&d->photo_dir, "%s/blobs", cfg->home);
 	int64_t units = 0;
 	ml_read_int(s, "SELECT count(*) FROM units", NULL, 0, &units, NULL);
 	d->have_genesis = units > 0;
@@ -759,6 +760,8 @@ int ml_daemon_run(const struct ml_daemon_config *cfg, struct ml_store *s, const 
 		ml_free(dl);
 	}
 	ml_buf_release(&d->mdns_line);
+	ml_buf_release(&d->photo_dir);
+	ml_buf_release(&d->photo_buf);
 	ml_buf_release(&d->err);
 	ml_free(d);
 	return rc;

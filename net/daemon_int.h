@@ -27,6 +27,11 @@
  * shared waiting buffer (ML_STORE_MAX_WAITING) and stall everyone's sync.
  */
 #define PEER_WAITING_MAX (8 * 1024)
+/* Photos (photo.c): asked at a time; declined by one peer before its walk stops for the round;
+ * promised to one peer when they arrive. */
+#define PHOTO_ASK_MAX      8
+#define PHOTO_DECLINED_MAX 4096
+#define PHOTO_OWED_MAX     64
 
 struct daemon;
 
@@ -84,6 +89,21 @@ struct peer {
 	struct ml_buf frame;       /* OPS frame being filled */
 	size_t frame_ops;
 
+	/* photos (photo.c) */
+	uint64_t photo_round;       /* the round whose end started the last walk; 0: none yet */
+	bool photo_walking;         /* asking for wanted photos, in hash order */
+	bool photos_done_sent;      /* PHOTOS_DONE went out this round */
+	bool photos_done_recv;      /* the peer's PHOTOS_DONE came this round */
+	struct ml_hash photo_after; /* the walk goes on after this hash */
+	struct ml_hash asked[PHOTO_ASK_MAX];
+	size_t n_asked;
+	struct ml_hash *declined; /* answered BLOB_NONE this round */
+	size_t n_declined, cap_declined;
+	struct ml_hash
+	    owed[PHOTO_OWED_MAX]; /* we answered BLOB_NONE but may send: sent on arrival */
+	size_t n_owed;
+	uint64_t photos_in, photos_out;
+
 	/* accounting */
 	uint64_t ops_in, ops_out, bytes_in, bytes_out, applied;
 	int64_t waiting_added; /* ops it sent that still wait for signatures or missing ops */
@@ -113,7 +133,10 @@ struct daemon {
 	struct peer *peers;
 	struct dial *dials;
 	size_t n_peers, n_handshaking;
-	int64_t pushed_eval; /* the last evaluation number pumped to peers */
+	int64_t pushed_eval;      /* the last evaluation number pumped to peers */
+	struct ml_buf photo_dir;  /* HOME/blobs */
+	struct ml_buf photo_buf;  /* a photo being sent */
+	uint64_t photo_refs_seen; /* ml_photo_refs_added when the walks last restarted */
 	uint64_t start_ms;
 	bool stopping;
 	int exit_rc;
@@ -162,5 +185,17 @@ void ml__peer_round(struct peer *p);
 void ml__peer_tick(struct peer *p, uint64_t now);
 /* Appends the peer's status line to out. */
 void ml__peer_status(const struct peer *p, struct ml_buf *out);
+/* Encrypts and queues one frame to the peer (closing it when that fails). */
+void ml__peer_send(struct peer *p, uint8_t type, const void *payload, size_t len);
+
+/* photo.c */
+/* Starts the peer's walk of wanted photos; new_round forgets what it declined. */
+void ml__photos_start(struct peer *p, bool new_round);
+/* Restarts the peer's idle walk when its ops made ingest record new photo references. */
+void ml__photos_kick(struct peer *p);
+void ml__on_blob_want(struct peer *p, const uint8_t *payload, size_t len);
+void ml__on_blob(struct peer *p, const uint8_t *payload, size_t len);
+void ml__on_blob_none(struct peer *p, const uint8_t *payload, size_t len);
+void ml__on_photos_done(struct peer *p, size_t len);
 
 #endif

@@ -41,6 +41,7 @@ static void on_closed(uv_handle_t *h)
 	ml_free(p->want);
 	ml_replica_close(p->cursor);
 	ml_buf_release(&p->frame);
+	ml_free(p->declined);
 	ml_free(p);
 }
 
@@ -111,6 +112,8 @@ void ml__peer_close(struct peer *p, const char *fmt, ...)
 	d->stats->ops_in += p->ops_in;
 	d->stats->ops_out += p->ops_out;
 	d->stats->applied += p->applied;
+	d->stats->photos_in += p->photos_in;
+	d->stats->photos_out += p->photos_out;
 	uv_read_stop((uv_stream_t *)&p->tcp);
 	uv_close((uv_handle_t *)&p->tcp, on_closed);
 	ml__check_once_done(d);
@@ -162,7 +165,7 @@ static void write_bytes(struct peer *p, const uint8_t *data, size_t len)
 	p->last_tx_ms = ml__now_ms();
 }
 
-static void send_frame(struct peer *p, uint8_t type, const void *payload, size_t len)
+void ml__peer_send(struct peer *p, uint8_t type, const void *payload, size_t len)
 {
 	struct ml_buf out = ML_BUF_INIT;
 	if (ml_session_send(p->ss, type, payload, len, &out) != ML_OK)
@@ -177,7 +180,7 @@ static void refuse(struct peer *p, enum refusal why, const char *reason)
 	p->d->refused[why]++;
 	p->d->stats->refused_peers++;
 	if (ml_session_ready(p->ss))
-		send_frame(p, ML_MSG_REFUSE, reason, strlen(reason));
+		ml__peer_send(p, ML_MSG_REFUSE, reason, strlen(reason));
 	ml__peer_close(p, "refused: %s", reason);
 }
 
@@ -232,7 +235,7 @@ static void admit(struct peer *p)
 	}
 	/* Without a genesis this node is joining: it has nothing to leak, and learns who is who. */
 	p->admitted = true;
-	send_frame(p, ML_MSG_ACCEPT, NULL, 0);
+	ml__peer_send(p, ML_MSG_ACCEPT, NULL, 0);
 }
 
 /* --- reconciliation --------------------------------------------------------- */
@@ -330,7 +333,7 @@ void ml__peer_round(struct peer *p)
 	if (ml_recon_initiate(p->recon, &msg) != ML_OK)
 		ml__peer_close(p, "out of memory");
 	else
-		send_frame(p, ML_MSG_RECON, msg.data, msg.len);
+		ml__peer_send(p, ML_MSG_RECON, msg.data, msg.len);
 	ml_buf_release(&msg);
 }
 
@@ -356,7 +359,7 @@ static void on_recon(struct peer *p, const uint8_t *msg, size_t len)
 		return;
 	}
 	/* An empty reply says "nothing more from me": the round is over for both. */
-	send_frame(p, ML_MSG_RECON, reply.data, reply.len);
+	ml__peer_send(p, ML_MSG_RECON, reply.data, reply.len);
 	bool over = reply.len == 0;
 	ml_buf_release(&reply);
 	if (over && p->state == P_OPEN)
@@ -369,7 +372,7 @@ static void flush_ops(struct peer *p)
 {
 	if (!p->frame.len)
 		return;
-	send_frame(p, ML_MSG_OPS, p->frame.data, p->frame.len);
+	ml__peer_send(p, ML_MSG_OPS, p->frame.data, p->frame.len);
 	p->ops_out += p->frame_ops;
 	ml_buf_reset(&p->frame);
 	p->frame_ops = 0;
@@ -442,7 +445,7 @@ void ml__peer_pump(struct peer *p)
 				p->cursor = NULL;
 				if (!p->synced_sent && p->state == P_OPEN) {
 					p->synced_sent = true;
-					send_frame(p, ML_MSG_SYNCED, NULL, 0);
+					ml__peer_send(p, ML_MSG_SYNCED, NULL, 0);
 				}
 			}
 		} else {
@@ -460,14 +463,15 @@ void ml__peer_pump(struct peer *p)
 			return;
 		}
 	}
-	if (p->state == P_OPEN && p->synced_sent && p->synced_recv && !p->ever_synced) {
+	if (p->state == P_OPEN && p->synced_sent && p->synced_recv && p->photo_round != p->rounds) {
+		/* Both sides sent what the round found: now the photos the ops name. */
+		if (!p->ever_synced)
+			ml__logf(d, "peer %s synced: round %llu, ops in %llu, out %llu", p->addr,
+			         (unsigned long long)p->rounds, (unsigned long long)p->ops_in,
+			         (unsigned long long)p->ops_out);
 		p->ever_synced = true;
-		if (p->dial)
-			p->dial->synced = true;
-		ml__logf(d, "peer %s synced: round %llu, ops in %llu, out %llu", p->addr,
-		         (unsigned long long)p->rounds, (unsigned long long)p->ops_in,
-		         (unsigned long long)p->ops_out);
-		ml__check_once_done(d);
+		p->photo_round = p->rounds;
+		ml__photos_start(p, true);
 	}
 }
 
@@ -540,6 +544,8 @@ static void on_ops(struct peer *p, const uint8_t *data, size_t len)
 	ml_free(feed_of);
 	if (res.applied || res.rejected)
 		ml__pump_all(d);
+	if (res.applied && p->state == P_OPEN)
+		ml__photos_kick(p);
 }
 
 /* --- reading -------------------------------------------------------------- */
@@ -577,9 +583,21 @@ static void handle_frame(struct peer *p, uint8_t type, const uint8_t *payload, s
 		break;
 	case ML_MSG_PING:
 		if (len <= 64)
-			send_frame(p, ML_MSG_PONG, payload, len);
+			ml__peer_send(p, ML_MSG_PONG, payload, len);
 		break;
 	case ML_MSG_PONG:
+		break;
+	case ML_MSG_BLOB_WANT:
+		ml__on_blob_want(p, payload, len);
+		break;
+	case ML_MSG_BLOB:
+		ml__on_blob(p, payload, len);
+		break;
+	case ML_MSG_BLOB_NONE:
+		ml__on_blob_none(p, payload, len);
+		break;
+	case ML_MSG_PHOTOS_DONE:
+		ml__on_photos_done(p, len);
 		break;
 	default:
 		ml__peer_close(p, "unknown message type %u", type);
@@ -702,7 +720,7 @@ void ml__peer_tick(struct peer *p, uint64_t now)
 	} else if (p->state == P_OPEN && now - p->last_rx_ms > idle) {
 		ml__peer_close(p, "silent for %llu ms", (unsigned long long)idle);
 	} else if (p->state == P_OPEN && now - p->last_tx_ms > idle / 3) {
-		send_frame(p, ML_MSG_PING, "ping", 4);
+		ml__peer_send(p, ML_MSG_PING, "ping", 4);
 	}
 }
 
@@ -718,10 +736,11 @@ void ml__peer_status(const struct peer *p, struct ml_buf *out)
 	                                            : "waiting";
 	ml_buf_addf(out,
 	            "peer %s device %s %s %s up %llus rounds %llu ops-in %llu ops-out %llu "
-	            "bytes-in %llu bytes-out %llu\n",
+	            "bytes-in %llu bytes-out %llu photos-in %llu photos-out %llu\n",
 	            p->addr, dev, p->dial ? "outgoing" : "incoming", state,
 	            (unsigned long long)((ml__now_ms() - p->started_ms) / 1000),
 	            (unsigned long long)p->rounds, (unsigned long long)p->ops_in,
 	            (unsigned long long)p->ops_out, (unsigned long long)p->bytes_in,
-	            (unsigned long long)p->bytes_out);
+	            (unsigned long long)p->bytes_out, (unsigned long long)p->photos_in,
+	            (unsigned long long)p->photos_out);
 }

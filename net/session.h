@@ -27,9 +27,10 @@
 
 #define ML_SESSION_VERSION   1
 #define ML_SESSION_HELLO_LEN 69
-#define ML_FRAME_MAX         (1u << 20) /* plaintext bytes of one frame, type byte included */
-#define ML_INVITE_ID_BYTES   16
-#define ML_INVITE_KEY_BYTES  32
+/* Plaintext bytes of one frame, type byte included: a 1 MB photo with its type and hash fits. */
+#define ML_FRAME_MAX        ((1u << 20) + 64)
+#define ML_INVITE_ID_BYTES  16
+#define ML_INVITE_KEY_BYTES 32
 
 /* Frame types (the plaintext's first byte). */
 enum ml_msg {
@@ -41,9 +42,10 @@ enum ml_msg {
 	ML_MSG_SYNCED = 6, /* everything the peer lacked at reconciliation was sent */
 	ML_MSG_PING = 7,   /* answered by PONG with the same payload */
 	ML_MSG_PONG = 8,
-	ML_MSG_BLOB_WANT = 9, /* a blob's BLAKE2b-256 (32) */
-	ML_MSG_BLOB = 10,     /* hash (32) | bytes */
-	ML_MSG_BLOB_NONE = 11 /* hash (32): not held, or not in the asker's scope */
+	ML_MSG_BLOB_WANT = 9,    /* 1 to 8 photo hashes (32 bytes each) */
+	ML_MSG_BLOB = 10,        /* hash (32) | a photo's bytes */
+	ML_MSG_BLOB_NONE = 11,   /* hash (32): not held, or not in the asker's scope */
+	ML_MSG_PHOTOS_DONE = 12, /* empty: the sender asked for every photo it wanted this round */
 };
 
 enum ml_session_role { ML_SESSION_INITIATOR, ML_SESSION_RESPONDER };

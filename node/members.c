@@ -613,6 +613,18 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	for (size_t i = 0; i < v.n_conflicts && rc == ML_OK; i++)
 		rc = ml__conflict(s, conflict_kind(v.conflicts[i].kind), &m->id, &v.conflicts[i].a,
 		                  &v.conflicts[i].b, err);
+	/* A photo the op sets: the node should hold it, and peers that hold this feed may have it.
+	 */
+	struct ml_hash photo;
+	if (rc == ML_OK && ml_body_hash(&j->body, "photo", &photo, NULL) == ML_OK) {
+		st = ml__stmt(s, ST_PHOTO_REF);
+		if (st) {
+			sqlite3_bind_blob(st, 1, photo.b, 32, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 2, j->fkey.unit.b, 32, SQLITE_STATIC);
+		}
+		rc = ml__exec(s, st, "record a photo", err);
+		s->photo_refs++;
+	}
 	ml_free(keys);
 	if (rc == ML_OK) {
 		/* What a reload of the row would give: keep it for the next op. */

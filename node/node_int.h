@@ -113,6 +113,10 @@ enum stmt_id {
 	ST_CONFLICT_DEL_NUMBER_B,
 	ST_DUPLICATE_DEL_MEMBER_B,
 	ST_DIRECTIVE_ADD,
+	ST_PHOTO_REF,
+	ST_PHOTO_HELD,
+	ST_PHOTO_WANTED,
+	ST_PHOTO_UNITS,
 	ST_COUNT
 };
 
@@ -141,7 +145,8 @@ struct ml_store {
 	 * through a cache that cannot report one; the transaction then fails rather
 	 * than turn the error into a verdict. */
 	int fault;
-	int64_t n_missing; /* rows in the missing table */
+	int64_t n_missing;   /* rows in the missing table */
+	uint64_t photo_refs; /* photo references recorded since the store opened (photo.h) */
 
 	/* feeds touched by the running transaction */
 	struct feed **feeds;

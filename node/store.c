@@ -91,7 +91,11 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS duplicate_decisions (a BLOB, b BLOB, decision TEXT, stamp BLOB,"
     " op BLOB, PRIMARY KEY (a, b)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS directives (op BLOB PRIMARY KEY, unit BLOB, title TEXT,"
-    " date TEXT, reference TEXT);";
+    " date TEXT, reference TEXT);"
+    /* photo.h: every photo an applied op set, with the unit of that op's feed */
+    "CREATE TABLE IF NOT EXISTS photos (hash BLOB NOT NULL, unit BLOB NOT NULL,"
+    " held INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (hash, unit)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS photos_wanted ON photos (hash) WHERE held = 0;";
 
 /* clang-format off */
 static const char *const stmt_sql[ST_COUNT] = {
@@ -196,6 +200,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DUPLICATE_DEL_MEMBER_B] = "DELETE FROM duplicates WHERE b = ?1",
 	[ST_DIRECTIVE_ADD] = "INSERT OR IGNORE INTO directives (op, unit, title, date, reference)"
 		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_PHOTO_REF] = "INSERT OR IGNORE INTO photos (hash, unit) VALUES (?1, ?2)",
+	[ST_PHOTO_HELD] = "UPDATE photos SET held = 1 WHERE hash = ?1 AND held = 0",
+	[ST_PHOTO_WANTED] = "SELECT DISTINCT hash FROM photos WHERE held = 0 AND hash > ?1"
+		" ORDER BY hash LIMIT ?2",
+	[ST_PHOTO_UNITS] = "SELECT unit FROM photos WHERE hash = ?1",
 };
 /* clang-format on */
 

@@ -554,15 +554,15 @@ void ml__judge_release(struct judge *j)
 int ml__view_clear(struct ml_store *s, struct ml_buf *err)
 {
 	char *msg = NULL;
-	int rc =
-	    sqlite3_exec(s->db,
-	                 "DELETE FROM units; DELETE FROM unit_moves; DELETE FROM unit_transfers;"
-	                 "DELETE FROM unit_ends; DELETE FROM grants; DELETE FROM cuts;"
-	                 "DELETE FROM revocations; DELETE FROM ranges; DELETE FROM members;"
-	                 "INSERT INTO member_search (member_search) VALUES ('delete-all');"
-	                 "DELETE FROM conflicts; DELETE FROM duplicates;"
-	                 "DELETE FROM duplicate_decisions; DELETE FROM directives;",
-	                 NULL, NULL, &msg);
+	int rc = sqlite3_exec(
+	    s->db,
+	    "DELETE FROM units; DELETE FROM unit_moves; DELETE FROM unit_transfers;"
+	    "DELETE FROM unit_ends; DELETE FROM grants; DELETE FROM cuts;"
+	    "DELETE FROM revocations; DELETE FROM ranges; DELETE FROM members;"
+	    "INSERT INTO member_search (member_search) VALUES ('delete-all');"
+	    "DELETE FROM conflicts; DELETE FROM duplicates;"
+	    "DELETE FROM duplicate_decisions; DELETE FROM directives; DELETE FROM photos;",
+	    NULL, NULL, &msg);
 	sqlite3_free(msg);
 	ml__cache_clear(s);
 	return rc == SQLITE_OK ? ML_OK : ml__sqlerr(s, "clear views", err);

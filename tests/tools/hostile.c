@@ -33,6 +33,14 @@
  *                   PING (or closed the connection)
  *   accepted        known device: ACCEPT, and a PING is answered by its PONG
  *   banned          known device: REFUSE with a reason saying it misbehaved
+ *   photo-tamper    known device: a round, the ops of --ops FILE (a clear
+ *                   bundle), SYNCED; the node then asks for the photos those
+ *                   ops name, and gets bytes that do not hash to the name:
+ *                   closed
+ *   photo-want      known device: BLOB_WANT for --hash HEX; prints "given N
+ *                   bytes" (when they hash to HEX) or "declined"; exit 0
+ *                   either way, 1 on anything else
+ *   photo-unasked   known device: a BLOB nobody asked for: closed
  */
 #include "crdt/alloc.h"
 #include "crdt/audit.h"
@@ -239,6 +247,29 @@ static enum got next_event(struct conn *c, uint64_t deadline, enum ml_session_ev
 			return GOT_TIMEOUT;
 		recv_some(c, (int)(deadline - t), true);
 	}
+}
+
+/* The next application frame (the handshake's events skipped); false on close or timeout. */
+static bool next_frame(struct conn *c, uint64_t deadline, uint8_t *type, const uint8_t **payload,
+                       size_t *len)
+{
+	enum ml_session_event ev;
+	do
+		if (next_event(c, deadline, &ev, type, payload, len) != GOT_EVENT)
+			return false;
+	while (ev != ML_SESSION_FRAME);
+	return true;
+}
+
+/* Waits for a frame of type want (others are skipped); false on close or timeout. */
+static bool wait_frame(struct conn *c, uint8_t want, uint64_t deadline, const uint8_t **payload,
+                       size_t *len)
+{
+	uint8_t type = 0;
+	while (next_frame(c, deadline, &type, payload, len))
+		if (type == want)
+			return true;
+	return false;
 }
 
 static bool send_frame(struct conn *c, uint8_t type, const void *p, size_t n, uint64_t deadline)
@@ -711,18 +742,15 @@ static int mode_accepted(struct conn *c)
 	uint64_t deadline = now_ms() + 3000;
 	if (!send_frame(c, ML_MSG_PING, "hostile", 7, deadline))
 		return outcome(EXIT_NOT_AS_SAID, "closed after ACCEPT");
-	for (;;) {
-		enum ml_session_event ev;
-		uint8_t type = 0;
-		const uint8_t *payload = NULL;
-		size_t len = 0;
-		if (next_event(c, deadline, &ev, &type, &payload, &len) != GOT_EVENT)
-			return outcome(EXIT_NOT_AS_SAID, "accepted, but no PONG came");
+	uint8_t type = 0;
+	const uint8_t *payload = NULL;
+	size_t len = 0;
+	while (next_frame(c, deadline, &type, &payload, &len))
 		if (type == ML_MSG_PONG && len == 7 && memcmp(payload, "hostile", 7) == 0)
 			return outcome(EXIT_AS_SAID,
 			               "accepted; PING answered by PONG after %llu ms",
 			               (unsigned long long)(now_ms() - c->t0));
-	}
+	return outcome(EXIT_NOT_AS_SAID, "accepted, but no PONG came");
 }
 
 static int mode_banned(struct conn *c)
@@ -736,15 +764,134 @@ static int mode_banned(struct conn *c)
 	return outcome(EXIT_AS_SAID, "REFUSE \"%s\"; %s", why, c->closed ? c->how : "still open");
 }
 
+/* The ops of a clear bundle (or a file of concatenated ops) at path, appended to out. */
+static int bundle_ops(const char *path, struct ml_buf *out)
+{
+	size_t n = 0, off = 0, len;
+	uint8_t *data = read_file(path, &n);
+	if (!data)
+		return -1;
+	if (n >= 50 && memcmp(data, "memberlog-bundle", 16) == 0)
+		off = data[17] & 1 ? n : 50;
+	const uint8_t *p;
+	int rc = 0;
+	while (rc == 0 && ml_oplog_next(data, n, &off, &p, &len, NULL) == ML_OK)
+		rc = ml_buf_add(out, p, len) == ML_OK ? 0 : -1;
+	ml_free(data);
+	return out->len ? rc : -1;
+}
+
+static int mode_photo_tamper(struct conn *c, const char *ops_path)
+{
+	int code;
+	struct ml_buf ops = ML_BUF_INIT, frame = ML_BUF_INIT, init = ML_BUF_INIT;
+	if (!ops_path || bundle_ops(ops_path, &ops) != 0)
+		return outcome(EXIT_LOCAL, "cannot read the ops of %s", ops_path ? ops_path : "-");
+	if (!known_handshake(c, &code))
+		return code;
+	/* A round with an empty set (the node sends us what it may), then the ops, then SYNCED. */
+	struct ml_recon_item none[1];
+	struct ml_recon *r = NULL;
+	if (ml_recon_new(none, 0, &r) != ML_OK || ml_recon_initiate(r, &init) != ML_OK)
+		return outcome(EXIT_LOCAL, "cannot start a round");
+	ml_recon_free(r);
+	uint64_t deadline = now_ms() + 10000;
+	bool sent = send_frame(c, ML_MSG_RECON, init.data, init.len, deadline) &&
+	            send_frame(c, ML_MSG_RECON, NULL, 0, deadline);
+	size_t off = 0, len;
+	const uint8_t *p;
+	while (sent && ml_oplog_next(ops.data, ops.len, &off, &p, &len, NULL) == ML_OK) {
+		ml_buf_add(&frame, p, len);
+		if (frame.len > (200u << 10)) {
+			sent = send_frame(c, ML_MSG_OPS, frame.data, frame.len, deadline);
+			ml_buf_reset(&frame);
+		}
+	}
+	if (sent && frame.len)
+		sent = send_frame(c, ML_MSG_OPS, frame.data, frame.len, deadline);
+	sent = sent && send_frame(c, ML_MSG_SYNCED, NULL, 0, deadline);
+	ml_buf_release(&ops);
+	ml_buf_release(&init);
+	const uint8_t *want = NULL;
+	size_t want_len = 0;
+	if (!sent || !wait_frame(c, ML_MSG_BLOB_WANT, deadline, &want, &want_len) ||
+	    want_len < 32) {
+		ml_buf_release(&frame);
+		return outcome(EXIT_NOT_AS_SAID, "sent ops naming photos; the node asked for none");
+	}
+	/* The first hash asked, with bytes that are a JPEG of another hash. */
+	ml_buf_reset(&frame);
+	uint8_t junk[4096] = {0xff, 0xd8, 0xff, 0xe0};
+	randombytes_buf(junk + 4, sizeof junk - 4);
+	ml_buf_add(&frame, want, 32);
+	ml_buf_add(&frame, junk, sizeof junk);
+	size_t asked = want_len / 32;
+	sent = send_frame(c, ML_MSG_BLOB, frame.data, frame.len, now_ms() + 3000);
+	ml_buf_release(&frame);
+	if (!wait_closed(c, 3000))
+		return outcome(EXIT_NOT_AS_SAID,
+		               "asked for %zu photos, got one of another hash; "
+		               "still open",
+		               asked);
+	return outcome(EXIT_AS_SAID,
+	               "the node asked for %zu photos; a BLOB whose bytes have another hash: %s",
+	               asked, c->how);
+}
+
+static int mode_photo_want(struct conn *c, const char *hash_hex)
+{
+	int code;
+	struct ml_hash h;
+	if (!hash_hex || ml_hex_decode(hash_hex, h.b, 32) != ML_OK)
+		return outcome(EXIT_LOCAL, "--hash takes 64 hex digits");
+	if (!known_handshake(c, &code))
+		return code;
+	uint64_t deadline = now_ms() + 5000;
+	if (!send_frame(c, ML_MSG_BLOB_WANT, h.b, 32, deadline))
+		return outcome(EXIT_NOT_AS_SAID, "closed before our request");
+	uint8_t type = 0;
+	const uint8_t *payload = NULL;
+	size_t len = 0;
+	while (next_frame(c, deadline, &type, &payload, &len)) {
+		if (type == ML_MSG_BLOB_NONE && len == 32 && memcmp(payload, h.b, 32) == 0)
+			return outcome(EXIT_AS_SAID, "declined");
+		if (type == ML_MSG_BLOB && len > 32 && memcmp(payload, h.b, 32) == 0) {
+			struct ml_hash got = ml_hash_of(payload + 32, len - 32);
+			return ml_hash_eq(&got, &h)
+			           ? outcome(EXIT_AS_SAID, "given %zu bytes", len - 32)
+			           : outcome(EXIT_NOT_AS_SAID, "given bytes of another hash");
+		}
+	}
+	return outcome(EXIT_NOT_AS_SAID, "no answer to BLOB_WANT");
+}
+
+static int mode_photo_unasked(struct conn *c)
+{
+	int code;
+	if (!known_handshake(c, &code))
+		return code;
+	uint8_t blob[32 + 1024] = {0};
+	memcpy(blob + 32, "\xff\xd8\xff\xe0", 4);
+	struct ml_hash h = ml_hash_of(blob + 32, sizeof blob - 32);
+	memcpy(blob, h.b, 32);
+	struct ml_buf out = ML_BUF_INIT;
+	if (ml_session_send(c->ss, ML_MSG_BLOB, blob, sizeof blob, &out) != ML_OK)
+		return outcome(EXIT_LOCAL, "cannot frame");
+	int rc = raw_then_closed(c, out.data, out.len, "a photo nobody asked for", 3000);
+	ml_buf_release(&out);
+	return rc;
+}
+
 /* --- main ------------------------------------------------------------------- */
 
 static int usage(void)
 {
 	fprintf(stderr,
 	        "usage: hostile MODE HOST:PORT --network HEX [--key FILE] [--ops FILE] "
-	        "[--seconds N] [--count N]\n"
+	        "[--seconds N] [--count N] [--hash HEX]\n"
 	        "modes: garbage wrong-network bad-version slowloris unknown-device oversize "
-	        "tamper forged-ops flood no-read unsigned-ops accepted banned\n");
+	        "tamper forged-ops flood no-read unsigned-ops accepted banned photo-tamper "
+	        "photo-want photo-unasked\n");
 	return EXIT_LOCAL;
 }
 
@@ -753,7 +900,8 @@ int main(int argc, char **argv)
 	if (argc < 3)
 		return usage();
 	mode = argv[1];
-	const char *addr = argv[2], *key_path = NULL, *net_hex = NULL, *ops_path = NULL;
+	const char *addr = argv[2], *key_path = NULL, *net_hex = NULL, *ops_path = NULL,
+	           *hash_hex = NULL;
 	unsigned seconds = 3, count = 2000;
 	for (int i = 3; i < argc; i++) {
 		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
@@ -762,6 +910,8 @@ int main(int argc, char **argv)
 			net_hex = argv[++i];
 		else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc)
 			ops_path = argv[++i];
+		else if (strcmp(argv[i], "--hash") == 0 && i + 1 < argc)
+			hash_hex = argv[++i];
 		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
 			seconds = (unsigned)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
@@ -778,7 +928,8 @@ int main(int argc, char **argv)
 	bool known = strcmp(mode, "oversize") == 0 || strcmp(mode, "tamper") == 0 ||
 	             strcmp(mode, "forged-ops") == 0 || strcmp(mode, "flood") == 0 ||
 	             strcmp(mode, "no-read") == 0 || strcmp(mode, "accepted") == 0 ||
-	             strcmp(mode, "unsigned-ops") == 0 || strcmp(mode, "banned") == 0;
+	             strcmp(mode, "unsigned-ops") == 0 || strcmp(mode, "banned") == 0 ||
+	             strncmp(mode, "photo-", 6) == 0;
 	struct ml_key *key = NULL;
 	if (known) {
 		if (!key_path)
@@ -826,6 +977,12 @@ int main(int argc, char **argv)
 		rc = mode_accepted(&c);
 	} else if (strcmp(mode, "banned") == 0) {
 		rc = mode_banned(&c);
+	} else if (strcmp(mode, "photo-tamper") == 0) {
+		rc = mode_photo_tamper(&c, ops_path);
+	} else if (strcmp(mode, "photo-want") == 0) {
+		rc = mode_photo_want(&c, hash_hex);
+	} else if (strcmp(mode, "photo-unasked") == 0) {
+		rc = mode_photo_unasked(&c);
 	} else {
 		rc = usage();
 	}
