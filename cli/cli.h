@@ -99,5 +99,6 @@ int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_sync(struct cli *cli, int argc, char **argv);
 int cmd_peers(struct cli *cli, int argc, char **argv);
 int cmd_invite(struct cli *cli, int argc, char **argv);
+int cmd_sample(struct cli *cli, int argc, char **argv);
 
 #endif

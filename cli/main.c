@@ -47,6 +47,8 @@ static const struct command commands[] = {
     {"report", cmd_report, "porcelain", N_("progress, missing information, payment... per unit")},
     {"demo", cmd_demo, "porcelain",
      N_("write and verify a small signed op log, printing each step")},
+    {"sample", cmd_sample, "plumbing",
+     N_("write a Phụ lục 03 template of synthetic members (for trying and testing)")},
     {"op", cmd_op, "plumbing", N_("decode and check one op (op decode FILE)")},
     {"feed", cmd_feed, "plumbing", N_("verify a file of ops feed by feed (feed verify FILE)")},
     {"ingest", cmd_ingest, "plumbing", N_("store and judge the ops of files (ingest FILE...)")},

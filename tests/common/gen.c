@@ -11,6 +11,8 @@
 #include "gen.h"
 #include "rng.h"
 
+#include "cli/people.h"
+
 #include "crdt/body.h"
 #include "crdt/err.h"
 #include "crdt/feed.h"
@@ -29,53 +31,10 @@ static uint32_t rnd(uint32_t n)
 	return test_rng_below(&rng, n);
 }
 
-/* Family names with their approximate share in per mille (Vietnamese census studies). */
-static const struct {
-	const char *name;
-	unsigned permille;
-} families[] = {
-    {"Nguyễn", 383}, {"Trần", 110}, {"Lê", 95},    {"Phạm", 71}, {"Hoàng", 51}, {"Huỳnh", 30},
-    {"Phan", 45},    {"Vũ", 39},    {"Võ", 30},    {"Đặng", 21}, {"Bùi", 20},   {"Đỗ", 14},
-    {"Hồ", 13},      {"Ngô", 13},   {"Dương", 10}, {"Lý", 5},    {"Đinh", 8},   {"Trương", 8},
-    {"Đoàn", 6},     {"Lâm", 5},    {"Mai", 5},    {"Trịnh", 5}, {"Cao", 4},    {"Lưu", 4},
-};
-static const char *const middles_m[] = {"Văn",   "Đức",  "Minh", "Quốc", "Hữu",
-                                        "Thanh", "Xuân", "Công", "Đình", "Ngọc"};
-static const char *const middles_f[] = {"Thị", "Ngọc",   "Thu", "Thanh", "Minh",
-                                        "Mai", "Phương", "Kim", "Thùy",  "Bảo"};
-static const char *const given_m[] = {
-    "An",   "Bình", "Dũng",  "Đạt", "Hải",   "Hiếu",  "Hùng", "Khánh", "Long", "Nam",   "Phong",
-    "Phúc", "Quân", "Quang", "Sơn", "Thắng", "Trung", "Tuấn", "Tú",    "Việt", "Lương", "Tài"};
-static const char *const given_f[] = {
-    "Châu",  "Giang", "Hà",   "Hạnh",  "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga", "Ngân",
-    "Nhung", "Tâm",   "Thảo", "Trang", "Vân", "Yến",   "Đào", "Bé",   "Nụ",  "Ánh", "Ly"};
-/* Province names with the first 3 digits of their citizen ID numbers. */
-static const struct {
-	const char *name;
-	const char *code;
-} provinces[] = {
-    {"Hà Nội", "001"},      {"Hà Giang", "002"},       {"Cao Bằng", "004"},  {"Lào Cai", "010"},
-    {"Thái Nguyên", "019"}, {"Quảng Ninh", "022"},     {"Hải Phòng", "031"}, {"Nam Định", "036"},
-    {"Thanh Hóa", "038"},   {"Nghệ An", "040"},        {"Huế", "046"},       {"Đà Nẵng", "048"},
-    {"Quảng Nam", "049"},   {"Khánh Hòa", "056"},      {"Đắk Lắk", "066"},   {"Lâm Đồng", "068"},
-    {"Đồng Nai", "075"},    {"TP Hồ Chí Minh", "079"}, {"Long An", "080"},   {"Tiền Giang", "082"},
-    {"An Giang", "089"},    {"Kiên Giang", "091"},     {"Cần Thơ", "092"},   {"Cà Mau", "096"},
-};
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+/* The people in the ops: cli/people.h, seeded with the history's seed. */
+static struct ml_people people;
 
-static const char *family_name(void)
-{
-	unsigned total = 0;
-	for (size_t i = 0; i < N(families); i++)
-		total += families[i].permille;
-	unsigned r = rnd(total);
-	for (size_t i = 0; i < N(families); i++) {
-		if (r < families[i].permille)
-			return families[i].name;
-		r -= families[i].permille;
-	}
-	return families[0].name;
-}
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 struct dev {
 	struct ml_key *key;
@@ -211,30 +170,17 @@ static struct dev *new_dev(uint32_t seed)
 
 static void person(struct ml_body_builder *bb, uint32_t serial)
 {
-	bool female = rnd(2);
-	char name[96], dob[16], idn[16];
-	snprintf(name, sizeof name, "%s %s %s", family_name(),
-	         female ? middles_f[rnd(N(middles_f))] : middles_m[rnd(N(middles_m))],
-	         female ? given_f[rnd(N(given_f))] : given_m[rnd(N(given_m))]);
-	unsigned year = 1965 + rnd(40);
-	snprintf(dob, sizeof dob, "%02u/%02u/%u", 1 + rnd(28), 1 + rnd(12), year);
-	size_t p = rnd(N(provinces));
-	unsigned century = (year >= 2000 ? 2 : 0) + female;
-	snprintf(idn, sizeof idn, "%s%u%02u%06u", provinces[p].code, century, year % 100,
-	         serial % 1000000);
-	ml_bb_cstr(bb, "full_name", name);
-	ml_bb_cstr(bb, "dob", dob);
-	ml_bb_cstr(bb, "gender", female ? "female" : "male");
-	ml_bb_cstr(bb, "hometown", provinces[rnd(N(provinces))].name);
-	ml_bb_cstr(bb, "id_number", idn);
-	char join[16];
-	snprintf(join, sizeof join, "%02u/%02u/%u", 1 + rnd(28), 1 + rnd(12), year + 18 + rnd(10));
-	ml_bb_cstr(bb, "union_join_date", join);
-	if (rnd(10) == 0) {
-		static const char *const pos[] = {"chair", "exec_committee_member", "group_leader"};
-		ml_bb_text_list(bb, "positions", &pos[rnd(3)], 1);
-	}
-	ml_bb_bool(bb, "pays_dues", rnd(20) != 0);
+	struct ml_person m;
+	ml_people_next(&people, serial, &m);
+	ml_bb_cstr(bb, "full_name", m.full_name);
+	ml_bb_cstr(bb, "dob", m.dob);
+	ml_bb_cstr(bb, "gender", m.female ? "female" : "male");
+	ml_bb_cstr(bb, "hometown", m.hometown);
+	ml_bb_cstr(bb, "id_number", m.id_number);
+	ml_bb_cstr(bb, "union_join_date", m.union_join_date);
+	if (m.position)
+		ml_bb_text_list(bb, "positions", &m.position, 1);
+	ml_bb_bool(bb, "pays_dues", m.pays_dues);
 }
 
 int gen_next_batch(FILE *idx, uint32_t *n, uint32_t *bytes)
@@ -259,6 +205,7 @@ int gen_write(const struct gen_params *pp, const char *path, struct gen_stats *s
 	if (!p.approve_size)
 		p.approve_size = 40;
 	test_rng_seed(&rng, p.seed, 12345);
+	ml_people_seed(&people, p.seed);
 	struct gen *g = calloc(1, sizeof *g);
 	char idx_path[1024];
 	snprintf(idx_path, sizeof idx_path, "%s.idx", path);
@@ -299,7 +246,7 @@ int gen_write(const struct gen_params *pp, const char *path, struct gen_stats *s
 	rc |= flush(g); /* ids are known once sealed, and the next ops need them */
 	for (size_t i = 0; i < p.provinces && rc == 0; i++) {
 		char name[96];
-		snprintf(name, sizeof name, "LĐLĐ tỉnh %s", provinces[i % N(provinces)].name);
+		snprintf(name, sizeof name, "LĐLĐ tỉnh %s", ml_people_province(i));
 		ml_bb_init(&bb);
 		ml_bb_cstr(&bb, "name", name);
 		ml_bb_cstr(&bb, "level", "province");
