@@ -94,6 +94,11 @@ void ml__pump_all(struct daemon *d)
 
 /* --- once: `sync` and `network join` ---------------------------------------- */
 
+uint64_t ml__anti_entropy_ms(const struct daemon *d)
+{
+	return d->cfg->anti_entropy_ms ? d->cfg->anti_entropy_ms : 30000;
+}
+
 void ml__check_once_done(struct daemon *d)
 {
 	if (!d->cfg->once || d->stopping)
@@ -629,8 +634,23 @@ static void on_tick(uv_timer_t *t)
 	int64_t last = 0;
 	if (ml_replica_last_eval(d->s, &last, NULL) == ML_OK && last > d->pushed_eval)
 		ml__pump_all(d);
+	/* Who may read what changed here (a grant, a move, a transfer): reconcile now, for the ops
+	 * a scope gained cannot be pushed (the peer lacks their feeds' past). */
+	uint64_t epoch = ml_scope_epoch(d->s);
+	if (epoch != d->scope_epoch_seen) {
+		d->scope_epoch_seen = epoch;
+		for (struct peer *p = d->peers, *next; p; p = next) {
+			next = p->next;
+			if (p->state != P_OPEN || !p->ever_synced)
+				continue;
+			if (p->dial)
+				ml__peer_round_soon(p);
+			else
+				ml__peer_send(p, ML_MSG_ROUND_PLEASE, NULL, 0);
+		}
+	}
 	/* Anti-entropy: the dialling side of each settled connection starts a new round. */
-	uint64_t every = d->cfg->anti_entropy_ms ? d->cfg->anti_entropy_ms : 30000;
+	uint64_t every = ml__anti_entropy_ms(d);
 	for (struct peer *p = d->peers, *next; p; p = next) {
 		next = p->next;
 		if (p->state == P_OPEN && p->dial && p->round_done && !p->cursor &&

@@ -32,6 +32,8 @@
 #define PHOTO_ASK_MAX      8
 #define PHOTO_DECLINED_MAX 4096
 #define PHOTO_OWED_MAX     64
+#define PHOTO_MARKS_MAX    256   /* blobs found on disk marked held per step of a walk */
+#define PHOTO_ANSWER_MS    60000 /* a peer that leaves a photo request unanswered this long */
 
 struct daemon;
 
@@ -92,16 +94,20 @@ struct peer {
 	/* photos (photo.c) */
 	uint64_t photo_round;       /* the round whose end started the last walk; 0: none yet */
 	bool photo_walking;         /* asking for wanted photos, in hash order */
+	bool photo_restart;         /* photos were named behind the walk: walk again at its end */
 	bool photos_done_sent;      /* PHOTOS_DONE went out this round */
 	bool photos_done_recv;      /* the peer's PHOTOS_DONE came this round */
 	struct ml_hash photo_after; /* the walk goes on after this hash */
 	struct ml_hash asked[PHOTO_ASK_MAX];
 	size_t n_asked;
+	uint64_t asked_ms;        /* when the last BLOB_WANT went out */
 	struct ml_hash *declined; /* answered BLOB_NONE this round */
 	size_t n_declined, cap_declined;
-	struct ml_hash
-	    owed[PHOTO_OWED_MAX]; /* we answered BLOB_NONE but may send: sent on arrival */
+	struct ml_hash owed[PHOTO_OWED_MAX]; /* we answered BLOB_NONE but may send */
+	bool owed_ready[PHOTO_OWED_MAX];     /* arrived since: sent when the queue allows */
 	size_t n_owed;
+	struct ml_hash serve_q[PHOTO_ASK_MAX]; /* asked of us, not answered yet */
+	size_t n_serve;
 	uint64_t photos_in, photos_out;
 
 	/* accounting */
@@ -133,10 +139,11 @@ struct daemon {
 	struct peer *peers;
 	struct dial *dials;
 	size_t n_peers, n_handshaking;
-	int64_t pushed_eval;      /* the last evaluation number pumped to peers */
-	struct ml_buf photo_dir;  /* HOME/blobs */
-	struct ml_buf photo_buf;  /* a photo being sent */
-	uint64_t photo_refs_seen; /* ml_photo_refs_added when the walks last restarted */
+	int64_t pushed_eval;       /* the last evaluation number pumped to peers */
+	struct ml_buf photo_dir;   /* HOME/blobs */
+	struct ml_buf photo_buf;   /* a photo being sent */
+	uint64_t photo_refs_seen;  /* ml_photo_refs_added when the walks last restarted */
+	uint64_t scope_epoch_seen; /* ml_scope_epoch when rounds were last asked for */
 	uint64_t start_ms;
 	bool stopping;
 	int exit_rc;
@@ -170,6 +177,8 @@ bool ml__banned(struct daemon *d, const struct ml_pubkey *dev);
 void ml__ban(struct daemon *d, const struct ml_pubkey *dev);
 void ml__pump_all(struct daemon *d);
 void ml__check_once_done(struct daemon *d);
+/* The period of anti-entropy rounds (--anti-entropy, default 30 s). */
+uint64_t ml__anti_entropy_ms(const struct daemon *d);
 
 /* peer.c */
 struct peer *ml__peer_new(struct daemon *d, struct dial *dial, const char *addr);
@@ -181,6 +190,8 @@ void ml__peer_close(struct peer *p, const char *fmt, ...) __attribute__((format(
 void ml__peer_pump(struct peer *p);
 /* Starts a reconciliation round (the dialling side, on its timer). */
 void ml__peer_round(struct peer *p);
+/* Makes the next tick start a round (a dialling peer), at most one a second. */
+void ml__peer_round_soon(struct peer *p);
 /* Checks timeouts and flood counters; called every tick. */
 void ml__peer_tick(struct peer *p, uint64_t now);
 /* Appends the peer's status line to out. */
@@ -193,6 +204,10 @@ void ml__peer_send(struct peer *p, uint8_t type, const void *payload, size_t len
 void ml__photos_start(struct peer *p, bool new_round);
 /* Restarts the peer's idle walk when its ops made ingest record new photo references. */
 void ml__photos_kick(struct peer *p);
+/* Ask timeouts, and walks paused after much marking; called every tick. */
+void ml__photos_tick(struct peer *p, uint64_t now);
+/* Answers queued photo requests and debts while the write queue allows. */
+void ml__photos_serve(struct peer *p);
 void ml__on_blob_want(struct peer *p, const uint8_t *payload, size_t len);
 void ml__on_blob(struct peer *p, const uint8_t *payload, size_t len);
 void ml__on_blob_none(struct peer *p, const uint8_t *payload, size_t len);

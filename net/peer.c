@@ -136,6 +136,8 @@ static void on_written(uv_write_t *req, int status)
 	if (p->paused &&
 	    uv_stream_get_write_queue_size((uv_stream_t *)&p->tcp) < PEER_WRITE_HIGH / 2)
 		ml__peer_pump(p);
+	if (p->n_serve || p->n_owed)
+		ml__photos_serve(p);
 }
 
 static void write_bytes(struct peer *p, const uint8_t *data, size_t len)
@@ -335,6 +337,12 @@ void ml__peer_round(struct peer *p)
 	else
 		ml__peer_send(p, ML_MSG_RECON, msg.data, msg.len);
 	ml_buf_release(&msg);
+}
+
+void ml__peer_round_soon(struct peer *p)
+{
+	uint64_t now = ml__now_ms(), at = p->round_ms + 1000 > now ? p->round_ms + 1000 : now;
+	p->round_ms = at - ml__anti_entropy_ms(p->d) - 1; /* the tick starts it from `at` on */
 }
 
 static void on_recon(struct peer *p, const uint8_t *msg, size_t len)
@@ -599,6 +607,14 @@ static void handle_frame(struct peer *p, uint8_t type, const uint8_t *payload, s
 	case ML_MSG_PHOTOS_DONE:
 		ml__on_photos_done(p, len);
 		break;
+	case ML_MSG_ROUND_PLEASE:
+		if (len) {
+			ml__ban(p->d, &p->device);
+			ml__peer_close(p, "sent a malformed message");
+		} else if (p->dial) {
+			ml__peer_round_soon(p);
+		}
+		break;
 	default:
 		ml__peer_close(p, "unknown message type %u", type);
 	}
@@ -722,6 +738,7 @@ void ml__peer_tick(struct peer *p, uint64_t now)
 	} else if (p->state == P_OPEN && now - p->last_tx_ms > idle / 3) {
 		ml__peer_send(p, ML_MSG_PING, "ping", 4);
 	}
+	ml__photos_tick(p, now);
 }
 
 void ml__peer_status(const struct peer *p, struct ml_buf *out)

@@ -87,11 +87,15 @@ static void send_blob(struct peer *p, const struct ml_hash *h, const uint8_t *da
 	ml_buf_release(&frame);
 }
 
-/* Asks the next batch of wanted photos, or ends the walk. */
+/* Asks the next batch of wanted photos, or ends the walk.  Marks at most PHOTO_MARKS_MAX blobs
+ * found on disk per call (after a rebuild they may be many): the tick resumes the walk. */
 static void ask_more(struct peer *p)
 {
 	struct daemon *d = p->d;
-	while (p->state == P_OPEN && p->photo_walking && p->n_asked == 0) {
+	bool fresh = false;
+	unsigned marked = 0;
+	while (p->state == P_OPEN && p->photo_walking && p->n_asked == 0 &&
+	       marked < PHOTO_MARKS_MAX) {
 		if (p->n_declined >= PHOTO_DECLINED_MAX) {
 			walk_done(p); /* this peer lacks too many: the next round asks again */
 			return;
@@ -103,6 +107,13 @@ static void ask_more(struct peer *p)
 			ml__peer_close(p, "cannot list wanted photos: %s", ml_buf_str(&d->err));
 			return;
 		}
+		if (n == 0 && p->photo_restart) {
+			/* new photos were named behind the walk's position: once more from the
+			 * start */
+			p->photo_restart = false;
+			memset(&p->photo_after, 0, sizeof p->photo_after);
+			continue;
+		}
 		if (n == 0) {
 			walk_done(p);
 			return;
@@ -112,15 +123,33 @@ static void ask_more(struct peer *p)
 			const struct ml_hash *h = &batch[i];
 			if (ml_photo_has(ml_buf_str(&d->photo_dir), h)) {
 				/* stored by a command, or before a rebuild cleared the marks */
+				marked++;
 				if (ml_photo_mark_held(d->s, h, &d->err) != ML_OK)
 					ml__logf(d, "%s", ml_buf_str(&d->err));
 			} else if (!in_flight(d, h) && !list_has(p->declined, p->n_declined, h)) {
 				p->asked[p->n_asked++] = *h;
+				fresh = true;
 			}
 		}
 	}
-	if (p->state == P_OPEN && p->n_asked)
+	/* Only a batch just filled: the ones still unanswered were sent before. */
+	if (p->state == P_OPEN && fresh) {
+		p->asked_ms = ml__now_ms();
 		ml__peer_send(p, ML_MSG_BLOB_WANT, p->asked, p->n_asked * sizeof *p->asked);
+	}
+}
+
+void ml__photos_tick(struct peer *p, uint64_t now)
+{
+	if (p->state != P_OPEN)
+		return;
+	if (p->n_asked && now - p->asked_ms > PHOTO_ANSWER_MS) {
+		ml__peer_close(p, "did not answer photo requests within %u s",
+		               PHOTO_ANSWER_MS / 1000);
+		return;
+	}
+	if (p->photo_walking && p->n_asked == 0)
+		ask_more(p); /* a walk paused after marking many blobs held */
 }
 
 void ml__photos_start(struct peer *p, bool new_round)
@@ -143,7 +172,9 @@ void ml__photos_kick(struct peer *p)
 	if (refs == d->photo_refs_seen)
 		return;
 	d->photo_refs_seen = refs;
-	if (p->photo_round) /* else the round's end starts the walk */
+	if (p->photo_walking)
+		p->photo_restart = true; /* the new photos may sort behind the walk's position */
+	else if (p->photo_round)         /* else the round's end starts the walk */
 		ml__photos_start(p, false);
 }
 
@@ -154,11 +185,70 @@ static void misbehaved(struct peer *p, const char *what)
 	ml__peer_close(p, "%s", what);
 }
 
+/* Answers one asked photo: BLOB when the peer may have it and it is here, else BLOB_NONE (and a
+ * debt, paid on arrival, when it may but the bytes are not here yet). */
+static void serve_one(struct peer *p, const struct ml_hash *h)
+{
+	struct daemon *d = p->d;
+	bool readable = false;
+	if (ml_photo_readable(d->s, p->scope, h, &readable, &d->err) != ML_OK) {
+		ml__peer_close(p, "cannot look up a photo: %s", ml_buf_str(&d->err));
+		return;
+	}
+	const char *dir = ml_buf_str(&d->photo_dir);
+	int rc = readable ? ml_photo_get(dir, h, &d->photo_buf, &d->err) : ML_ENOTFOUND;
+	if (rc == ML_OK) {
+		send_blob(p, h, d->photo_buf.data, d->photo_buf.len);
+		return;
+	}
+	if (rc == ML_EIO) { /* damaged or unreadable here: fetch it again */
+		ml__logf(d, "%s: fetching it again", ml_buf_str(&d->err));
+		if (ml_photo_forget(d->s, dir, h, &d->err) != ML_OK)
+			ml__logf(d, "%s", ml_buf_str(&d->err));
+	}
+	if (readable && rc != ML_ENOMEM && p->n_owed < PHOTO_OWED_MAX &&
+	    !list_has(p->owed, p->n_owed, h)) {
+		p->owed_ready[p->n_owed] = false;
+		p->owed[p->n_owed++] = *h;
+	}
+	ml__peer_send(p, ML_MSG_BLOB_NONE, h->b, 32);
+}
+
+void ml__photos_serve(struct peer *p)
+{
+	struct daemon *d = p->d;
+	uv_stream_t *tcp = (uv_stream_t *)&p->tcp;
+	while (p->state == P_OPEN && uv_stream_get_write_queue_size(tcp) < PEER_WRITE_HIGH) {
+		size_t i = 0;
+		while (i < p->n_owed && !p->owed_ready[i])
+			i++;
+		if (i <
+		    p->n_owed) { /* a debt: the photo arrived since; still the peer's to read? */
+			struct ml_hash h = p->owed[i];
+			p->owed[i] = p->owed[p->n_owed - 1];
+			p->owed_ready[i] = p->owed_ready[p->n_owed - 1];
+			p->n_owed--;
+			bool readable = false;
+			if (ml_photo_readable(d->s, p->scope, &h, &readable, NULL) == ML_OK &&
+			    readable &&
+			    ml_photo_get(ml_buf_str(&d->photo_dir), &h, &d->photo_buf, NULL) ==
+			        ML_OK)
+				send_blob(p, &h, d->photo_buf.data, d->photo_buf.len);
+			continue;
+		}
+		if (!p->n_serve)
+			return;
+		struct ml_hash h = p->serve_q[0];
+		memmove(p->serve_q, p->serve_q + 1, --p->n_serve * sizeof *p->serve_q);
+		serve_one(p, &h);
+	}
+}
+
 void ml__on_blob_want(struct peer *p, const uint8_t *payload, size_t len)
 {
 	struct daemon *d = p->d;
-	if (len == 0 || len % 32 || len / 32 > PHOTO_ASK_MAX) {
-		misbehaved(p, "sent a malformed photo request");
+	if (len == 0 || len % 32 || len / 32 + p->n_serve > PHOTO_ASK_MAX) {
+		misbehaved(p, "sent a malformed photo request, or more than 8 unanswered");
 		return;
 	}
 	/* A peer may ask before any round (a `sync` answers rounds only): its scope is needed now.
@@ -167,37 +257,23 @@ void ml__on_blob_want(struct peer *p, const uint8_t *payload, size_t len)
 		ml__peer_close(p, "cannot compute its scope: %s", ml_buf_str(&d->err));
 		return;
 	}
-	for (size_t i = 0; i < len / 32 && p->state == P_OPEN; i++) {
-		struct ml_hash h;
-		memcpy(h.b, payload + 32 * i, 32);
-		bool readable = false;
-		if (ml_photo_readable(d->s, p->scope, &h, &readable, &d->err) != ML_OK) {
-			ml__peer_close(p, "cannot look up a photo: %s", ml_buf_str(&d->err));
-			return;
-		}
-		int rc = readable
-		             ? ml_photo_get(ml_buf_str(&d->photo_dir), &h, &d->photo_buf, &d->err)
-		             : ML_ENOTFOUND;
-		if (rc == ML_OK) {
-			send_blob(p, &h, d->photo_buf.data, d->photo_buf.len);
-			continue;
-		}
-		if (rc != ML_ENOTFOUND)
-			ml__logf(d, "cannot send a photo: %s", ml_buf_str(&d->err));
-		else if (readable && p->n_owed < PHOTO_OWED_MAX &&
-		         !list_has(p->owed, p->n_owed, &h))
-			p->owed[p->n_owed++] = h; /* sent when it arrives */
-		ml__peer_send(p, ML_MSG_BLOB_NONE, h.b, 32);
-	}
+	/* Queued, and answered while the peer's write queue is under PEER_WRITE_HIGH. */
+	memcpy(p->serve_q + p->n_serve, payload, len);
+	p->n_serve += len / 32;
+	ml__photos_serve(p);
 }
 
-/* A photo arrived: send it to every peer that asked for it while we lacked it. */
-static void pay_debts(struct daemon *d, const struct ml_hash *h, const uint8_t *data, size_t len)
+/* A photo arrived: peers that asked for it while we lacked it get it, as their queues allow. */
+static void pay_debts(struct daemon *d, const struct ml_hash *h)
 {
 	for (struct peer *q = d->peers, *next; q; q = next) {
 		next = q->next;
-		if (q->state == P_OPEN && list_take(q->owed, &q->n_owed, h))
-			send_blob(q, h, data, len);
+		for (size_t i = 0; q->state == P_OPEN && i < q->n_owed; i++)
+			if (ml_hash_eq(&q->owed[i], h)) {
+				q->owed_ready[i] = true;
+				ml__photos_serve(q);
+				break;
+			}
 	}
 }
 
@@ -211,15 +287,20 @@ void ml__on_blob(struct peer *p, const uint8_t *payload, size_t len)
 	}
 	memcpy(h.b, payload, 32);
 	/* Asked and unanswered, or declined and owed by the peer. */
-	if (!list_take(p->asked, &p->n_asked, &h) && !list_take(p->declined, &p->n_declined, &h)) {
-		misbehaved(p, "sent a photo it was not asked for");
-		return;
-	}
+	bool asked =
+	    list_take(p->asked, &p->n_asked, &h) || list_take(p->declined, &p->n_declined, &h);
 	const uint8_t *data = payload + 32;
 	size_t n = len - 32;
 	struct ml_hash got = ml_hash_of(data, n);
 	if (!ml_hash_eq(&got, &h)) {
 		misbehaved(p, "sent a photo whose bytes do not match its hash");
+		return;
+	}
+	/* A debt paid after our walk moved on, or twice, is honest: it is a photo the register
+	 * names.  Anything else was never asked for. */
+	bool named = false;
+	if (!asked && (ml_photo_readable(d->s, NULL, &h, &named, &d->err) != ML_OK || !named)) {
+		misbehaved(p, "sent a photo it was not asked for");
 		return;
 	}
 	if (ml_photo_check(data, n, &d->err) != ML_OK) {
@@ -232,7 +313,7 @@ void ml__on_blob(struct peer *p, const uint8_t *payload, size_t len)
 		ml__logf(d, "cannot keep a photo: %s", ml_buf_str(&d->err));
 	} else {
 		p->photos_in++;
-		pay_debts(d, &h, data, n);
+		pay_debts(d, &h);
 	}
 	ask_more(p);
 }

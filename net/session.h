@@ -42,10 +42,11 @@ enum ml_msg {
 	ML_MSG_SYNCED = 6, /* everything the peer lacked at reconciliation was sent */
 	ML_MSG_PING = 7,   /* answered by PONG with the same payload */
 	ML_MSG_PONG = 8,
-	ML_MSG_BLOB_WANT = 9,    /* 1 to 8 photo hashes (32 bytes each) */
-	ML_MSG_BLOB = 10,        /* hash (32) | a photo's bytes */
-	ML_MSG_BLOB_NONE = 11,   /* hash (32): not held, or not in the asker's scope */
-	ML_MSG_PHOTOS_DONE = 12, /* empty: the sender asked for every photo it wanted this round */
+	ML_MSG_BLOB_WANT = 9,     /* 1 to 8 photo hashes (32 bytes each) */
+	ML_MSG_BLOB = 10,         /* hash (32) | a photo's bytes */
+	ML_MSG_BLOB_NONE = 11,    /* hash (32): not held, or not in the asker's scope */
+	ML_MSG_PHOTOS_DONE = 12,  /* empty: the sender asked for every photo it wanted this round */
+	ML_MSG_ROUND_PLEASE = 13, /* empty: scopes changed here; the dialling side starts a round */
 };
 
 enum ml_session_role { ML_SESSION_INITIATOR, ML_SESSION_RESPONDER };

@@ -478,6 +478,8 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t p
 			}
 		} else {
 			res->applied++;
+			if (j.fkey.lane == ML_LANE_GOV) /* the tree, grants, revocations */
+				s->scope_epoch++;
 		}
 	}
 out:

@@ -501,7 +501,8 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		return apply_duplicate_decision(j, err);
 	struct member_ctx *m = &j->m;
 	int rc;
-	if (ml_optype_info(j->type)->flags & ML_OTF_CREATES) {
+	bool creates = ml_optype_info(j->type)->flags & ML_OTF_CREATES;
+	if (creates) {
 		ml__member_ctx_release(m);
 		memset(m, 0, sizeof *m);
 		m->id = j->op->id;
@@ -627,6 +628,9 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	}
 	ml_free(keys);
 	if (rc == ML_OK) {
+		/* A member that moved (or came by transfer) changes which devices may read it. */
+		if (!creates && (!ml_hash_eq(&v.unit, &m->unit) || transfers != m->has_transfers))
+			s->scope_epoch++;
 		/* What a reload of the row would give: keep it for the next op. */
 		m->has_transfers = transfers;
 		m->has_number = v.has_number;

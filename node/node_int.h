@@ -117,6 +117,7 @@ enum stmt_id {
 	ST_PHOTO_HELD,
 	ST_PHOTO_WANTED,
 	ST_PHOTO_UNITS,
+	ST_PHOTO_UNHELD,
 	ST_COUNT
 };
 
@@ -145,8 +146,9 @@ struct ml_store {
 	 * through a cache that cannot report one; the transaction then fails rather
 	 * than turn the error into a verdict. */
 	int fault;
-	int64_t n_missing;   /* rows in the missing table */
-	uint64_t photo_refs; /* photo references recorded since the store opened (photo.h) */
+	int64_t n_missing;    /* rows in the missing table */
+	uint64_t photo_refs;  /* photo references recorded since the store opened (photo.h) */
+	uint64_t scope_epoch; /* changes that may widen or narrow a scope (scope.h) */
 
 	/* feeds touched by the running transaction */
 	struct feed **feeds;

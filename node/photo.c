@@ -48,8 +48,13 @@ int ml_photo_put(const char *dir, const uint8_t *data, size_t len, struct ml_has
 	*id = ml_hash_of(data, len);
 	char path[4096], tmp[4200];
 	path_of(dir, id, path, sizeof path);
-	if (access(path, F_OK) == 0)
-		return ML_OK;
+	if (access(path, F_OK) == 0) {
+		struct ml_buf old = ML_BUF_INIT;
+		int ok = ml_photo_get(dir, id, &old, NULL);
+		ml_buf_release(&old);
+		if (ok == ML_OK)
+			return ML_OK; /* else a damaged copy: replaced below */
+	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return ml_errf(err, ML_EIO, "cannot make the photo folder '%s': %s", dir,
 		               strerror(errno));
@@ -164,19 +169,30 @@ int ml_photo_readable(struct ml_store *s, const struct ml_scope_set *sc, const s
 	*ok = false;
 	sqlite3_stmt *st = ml__stmt(s, ST_PHOTO_UNITS);
 	if (!st)
-		return ml__sqlerr(s, "find a photo's units", err);
+		return ml__sqlerr(s, "find a photo's unit", err);
 	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
-	int step;
-	while (!*ok && (step = sqlite3_step(st)) == SQLITE_ROW) {
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
 		struct ml_hash unit;
-		if (sqlite3_column_bytes(st, 0) != 32)
-			continue;
 		memcpy(unit.b, sqlite3_column_blob(st, 0), 32);
-		*ok = ml_scope_has(sc, &unit, ML_LANE_REG);
+		*ok = !sc || ml_scope_has(sc, &unit, ML_LANE_REG);
 	}
-	bool failed = !*ok && step != SQLITE_DONE;
 	sqlite3_reset(st);
-	return failed ? ml__sqlerr(s, "find a photo's units", err) : ML_OK;
+	return step == SQLITE_ROW || step == SQLITE_DONE
+	           ? ML_OK
+	           : ml__sqlerr(s, "find a photo's unit", err);
+}
+
+int ml_photo_forget(struct ml_store *s, const char *dir, const struct ml_hash *id,
+                    struct ml_buf *err)
+{
+	char path[4096];
+	path_of(dir, id, path, sizeof path);
+	unlink(path);
+	sqlite3_stmt *st = ml__stmt(s, ST_PHOTO_UNHELD);
+	if (st)
+		sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
+	return ml__exec(s, st, "mark a photo wanted", err);
 }
 
 uint64_t ml_photo_refs_added(const struct ml_store *s)

@@ -8,6 +8,7 @@
  */
 #include "scope.h"
 
+#include "node_int.h"
 #include "read.h"
 
 #include "crdt/alloc.h"
@@ -216,4 +217,9 @@ void ml_scope_free(struct ml_scope_set *sc)
 		return;
 	ml_free(sc->units);
 	ml_free(sc);
+}
+
+uint64_t ml_scope_epoch(const struct ml_store *s)
+{
+	return s->scope_epoch;
 }

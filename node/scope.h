@@ -35,6 +35,13 @@ bool ml_scope_has(const struct ml_scope_set *sc, const struct ml_hash *unit, enu
 /* Number of units whose register feeds are readable (for messages). */
 size_t ml_scope_units(const struct ml_scope_set *sc);
 
+/*
+ * Counts the applied ops, since s was opened, that may change some device's
+ * scope (governance ops, members moving between units): a cue for a daemon
+ * to reconcile again rather than wait for its next round.
+ */
+uint64_t ml_scope_epoch(const struct ml_store *s);
+
 /* Frees the scope; accepts NULL. */
 void ml_scope_free(struct ml_scope_set *sc);
 

@@ -92,9 +92,9 @@ static const char schema_sql[] =
     " op BLOB, PRIMARY KEY (a, b)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS directives (op BLOB PRIMARY KEY, unit BLOB, title TEXT,"
     " date TEXT, reference TEXT);"
-    /* photo.h: every photo an applied op set, with the unit of that op's feed */
-    "CREATE TABLE IF NOT EXISTS photos (hash BLOB NOT NULL, unit BLOB NOT NULL,"
-    " held INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (hash, unit)) WITHOUT ROWID;"
+    /* photo.h: every photo applied ops set, with the unit of the first such op's feed */
+    "CREATE TABLE IF NOT EXISTS photos (hash BLOB NOT NULL PRIMARY KEY, unit BLOB NOT NULL,"
+    " held INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS photos_wanted ON photos (hash) WHERE held = 0;";
 
 /* clang-format off */
@@ -204,7 +204,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PHOTO_HELD] = "UPDATE photos SET held = 1 WHERE hash = ?1 AND held = 0",
 	[ST_PHOTO_WANTED] = "SELECT DISTINCT hash FROM photos WHERE held = 0 AND hash > ?1"
 		" ORDER BY hash LIMIT ?2",
-	[ST_PHOTO_UNITS] = "SELECT unit FROM photos WHERE hash = ?1",
+	[ST_PHOTO_UNITS] = "SELECT unit, held FROM photos WHERE hash = ?1",
+	[ST_PHOTO_UNHELD] = "UPDATE photos SET held = 0 WHERE hash = ?1",
 };
 /* clang-format on */
 

@@ -56,7 +56,7 @@ wait_until() {
 serve() {
 	local node=$1
 	shift
-	"$ML" --home "$DIR/$node" serve --listen 127.0.0.1:0 --no-mdns --anti-entropy 5 "$@" \
+	"$ML" --home "$DIR/$node" serve --listen 127.0.0.1:0 --no-mdns "$@" \
 		2>>"$DIR/$node.log" &
 	PIDS+=("$!")
 	eval "PID_$node=$!"

@@ -2,6 +2,9 @@
 # t0011: the README's main job (scripts/demo-network.sh, what scripts/demo.sh
 # runs after installing and building) plays its whole story with real daemons
 # and stops them all; interrupted midway (Ctrl-C), it leaves nothing running.
+# The demo's daemons keep the default 30 s anti-entropy, so its transfer step
+# (bounded at 20 s) also proves that a scope gained is reconciled at once
+# (ROUND_PLEASE, docs/PROTOCOL.md §12.3).
 . "$(dirname "$0")/lib.sh"
 PY=$(command -v /usr/bin/python3 || command -v python3)
 export MEMBERLOG=$ML DEMO_ROWS=8
