@@ -56,6 +56,9 @@ void cli_op_print(const struct ml_op *op);
  */
 int cli_read_file(const char *path, struct ml_buf *out, struct ml_buf *err);
 
+/* Writes p[0..n) to path (replacing it); CLI_OK, or CLI_ERROR with the reason printed. */
+int cli_write_file(const char *path, const uint8_t *p, size_t n);
+
 /*
  * Parses the options of "memberlog NOUN VERB [--net ID] [--help] ARGS...",
  * argv[0] being NOUN.  Sets *net and *have_net, and *first to the index of

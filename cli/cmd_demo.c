@@ -52,14 +52,6 @@ static int text_body(struct ml_buf *out, const char *const *kv, size_t n)
 	return rc;
 }
 
-static int write_file(const char *path, const uint8_t *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0)
-		return cli_error("cannot write '%s': %s", path, strerror(errno));
-	return CLI_OK;
-}
-
 /* Creates a device key file under dir/name/device.key; returns the loaded key. */
 static struct ml_key *make_device(const char *dir, const char *name)
 {
@@ -248,7 +240,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	       log.len - before);
 
 	snprintf(path, sizeof path, "%s/log.cbor", dir);
-	if (write_file(path, log.data, log.len) != CLI_OK)
+	if (cli_write_file(path, log.data, log.len) != CLI_OK)
 		goto out;
 
 	step(6, "an auditor reads the file back and verifies every op, feed by feed");
@@ -264,7 +256,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 			break;
 	log.data[at] ^= 0x01;
 	snprintf(path, sizeof path, "%s/log-forged.cbor", dir);
-	if (write_file(path, log.data, log.len) != CLI_OK)
+	if (cli_write_file(path, log.data, log.len) != CLI_OK)
 		goto out;
 	log.data[at] ^= 0x01;
 	size_t bad = audit_file(path, &net, true);
@@ -300,7 +292,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	if (ml_equiv_build(&a_side, 1, &b_side, 1, &evidence, &ev, &err) != ML_OK)
 		goto fail;
 	snprintf(path, sizeof path, "%s/fork-evidence.cbor", dir);
-	write_file(path, evidence.data, evidence.len);
+	cli_write_file(path, evidence.data, evidence.len);
 	int vrc = ml_equiv_verify(evidence.data, evidence.len, &net, &ev, &err);
 	printf("    evidence record: %zu bytes, %s; anyone with the network id can check it\n",
 	       evidence.len, vrc == ML_OK ? "verifies" : ml_err_name(vrc));

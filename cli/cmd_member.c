@@ -1126,18 +1126,6 @@ static int member_show(struct cli *cli, int argc, char **argv)
 	return ex;
 }
 
-/* Writes len bytes to path (replacing it); CLI_OK or CLI_ERROR with the reason printed. */
-static int write_out(const char *path, const uint8_t *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	bool ok = f && fwrite(p, 1, len, f) == len;
-	int saved = errno;
-	ok = f && fclose(f) == 0 && ok;
-	if (ok)
-		return CLI_OK;
-	return cli_error(_("cannot write '%s': %s"), path, strerror(saved ? saved : errno));
-}
-
 static int member_photo(struct cli *cli, int argc, char **argv)
 {
 	static const char usage[] = "member photo MEMBER FILE [--state official|draft]";
@@ -1198,7 +1186,7 @@ static int member_photo(struct cli *cli, int argc, char **argv)
 			ex = cli_error("%s", ml_buf_str(&err));
 	}
 	if (ex == CLI_OK)
-		ex = write_out(a.operands[1], data.data, data.len);
+		ex = cli_write_file(a.operands[1], data.data, data.len);
 	if (ex == CLI_OK && cli->json) {
 		json_t *o = json_pack("{s:i, s:s, s:s, s:I}", "version", 1, "file", a.operands[1],
 		                      "photo", hex, "bytes", (json_int_t)data.len);

@@ -54,7 +54,8 @@ void ml_people_seed(struct ml_people *g, uint64_t seed)
 		g->s = 1;
 }
 
-uint32_t ml_people_below(struct ml_people *g, uint32_t n)
+/* A number in [0, n) from g's stream (0 when n is 0). */
+static uint32_t below(struct ml_people *g, uint32_t n)
 {
 	g->s ^= g->s << 13;
 	g->s ^= g->s >> 7;
@@ -67,7 +68,7 @@ static const char *family_name(struct ml_people *g)
 	unsigned total = 0;
 	for (size_t i = 0; i < N(families); i++)
 		total += families[i].permille;
-	unsigned r = ml_people_below(g, total);
+	unsigned r = below(g, total);
 	for (size_t i = 0; i < N(families); i++) {
 		if (r < families[i].permille)
 			return families[i].name;
@@ -79,32 +80,29 @@ static const char *family_name(struct ml_people *g)
 void ml_people_next(struct ml_people *g, uint32_t serial, struct ml_person *out)
 {
 	memset(out, 0, sizeof *out);
-	bool female = ml_people_below(g, 2);
+	bool female = below(g, 2);
 	out->female = female;
 	const char *family = family_name(g);
-	const char *middle = female ? middles_f[ml_people_below(g, N(middles_f))]
-	                            : middles_m[ml_people_below(g, N(middles_m))];
-	const char *given = female ? given_f[ml_people_below(g, N(given_f))]
-	                           : given_m[ml_people_below(g, N(given_m))];
+	const char *middle =
+	    female ? middles_f[below(g, N(middles_f))] : middles_m[below(g, N(middles_m))];
+	const char *given = female ? given_f[below(g, N(given_f))] : given_m[below(g, N(given_m))];
 	snprintf(out->full_name, sizeof out->full_name, "%s %s %s", family, middle, given);
-	unsigned year = 1965 + ml_people_below(g, 40);
-	snprintf(out->dob, sizeof out->dob, "%02u/%02u/%u", 1 + ml_people_below(g, 28),
-	         1 + ml_people_below(g, 12), year);
+	unsigned year = 1965 + below(g, 40);
+	snprintf(out->dob, sizeof out->dob, "%02u/%02u/%u", 1 + below(g, 28), 1 + below(g, 12),
+	         year);
 	/* The ID number's province is the place of birth registration, the hometown another draw.
 	 */
-	size_t p = ml_people_below(g, N(provinces));
+	size_t p = below(g, N(provinces));
 	unsigned century = (year >= 2000 ? 2 : 0) + female;
 	snprintf(out->id_number, sizeof out->id_number, "%s%u%02u%06u", provinces[p].code, century,
 	         year % 100, serial % 1000000);
-	snprintf(out->hometown, sizeof out->hometown, "%s",
-	         provinces[ml_people_below(g, N(provinces))].name);
+	snprintf(out->hometown, sizeof out->hometown, "%s", provinces[below(g, N(provinces))].name);
 	/* Joined at 18 to 27, and not after 2025 (the data are generated as of then). */
-	unsigned joined = year + 18 + ml_people_below(g, 10);
+	unsigned joined = year + 18 + below(g, 10);
 	snprintf(out->union_join_date, sizeof out->union_join_date, "%02u/%02u/%u",
-	         1 + ml_people_below(g, 28), 1 + ml_people_below(g, 12),
-	         joined > 2025 ? 2025 : joined);
-	out->position = ml_people_below(g, 10) == 0 ? positions[ml_people_below(g, 3)] : NULL;
-	out->pays_dues = ml_people_below(g, 20) != 0;
+	         1 + below(g, 28), 1 + below(g, 12), joined > 2025 ? 2025 : joined);
+	out->position = below(g, 10) == 0 ? positions[below(g, 3)] : NULL;
+	out->pays_dues = below(g, 20) != 0;
 }
 
 int ml_people_template_csv(FILE *f, struct ml_people *g, uint32_t first, uint32_t n)

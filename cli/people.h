@@ -39,9 +39,6 @@ const char *ml_people_province(size_t i);
 /* Seeds g; the same seed gives the same people. */
 void ml_people_seed(struct ml_people *g, uint64_t seed);
 
-/* Returns a number in [0, n) from g's stream (0 when n is 0). */
-uint32_t ml_people_below(struct ml_people *g, uint32_t n);
-
 /* Makes the next person into *out; serial (unique per run) ends the ID number. */
 void ml_people_next(struct ml_people *g, uint32_t serial, struct ml_person *out);
 

@@ -2,6 +2,7 @@
  * util.c - output and file helpers shared by the commands.
  */
 #include "cli.h"
+#include "i18n.h"
 
 #include "crdt/diag.h"
 #include "crdt/err.h"
@@ -136,6 +137,17 @@ int cli_read_file(const char *path, struct ml_buf *out, struct ml_buf *err)
 	if (f != stdin)
 		fclose(f);
 	return rc;
+}
+
+int cli_write_file(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(p, 1, n, f) == n;
+	int saved = errno;
+	ok = f && fclose(f) == 0 && ok;
+	if (ok)
+		return CLI_OK;
+	return cli_error(_("cannot write '%s': %s"), path, strerror(saved ? saved : errno));
 }
 
 int cli_home_path(const struct cli *cli, const char *name, struct ml_buf *out)

@@ -185,22 +185,36 @@ static void misbehaved(struct peer *p, const char *what)
 	ml__peer_close(p, "%s", what);
 }
 
+/*
+ * Sends photo h when the peer's scope may read it and its bytes are here.
+ * Returns ML_OK (sent), ML_ENOTFOUND (not here, *readable tells whether the
+ * peer may have it), ML_EIO (damaged here), or ML_ESTORE (the peer was closed).
+ */
+static int send_if_readable(struct peer *p, const struct ml_hash *h, bool *readable)
+{
+	struct daemon *d = p->d;
+	*readable = false;
+	if (ml_photo_readable(d->s, p->scope, h, readable, &d->err) != ML_OK) {
+		ml__peer_close(p, "cannot look up a photo: %s", ml_buf_str(&d->err));
+		return ML_ESTORE;
+	}
+	int rc = *readable ? ml_photo_get(ml_buf_str(&d->photo_dir), h, &d->photo_buf, &d->err)
+	                   : ML_ENOTFOUND;
+	if (rc == ML_OK)
+		send_blob(p, h, d->photo_buf.data, d->photo_buf.len);
+	return rc;
+}
+
 /* Answers one asked photo: BLOB when the peer may have it and it is here, else BLOB_NONE (and a
  * debt, paid on arrival, when it may but the bytes are not here yet). */
 static void serve_one(struct peer *p, const struct ml_hash *h)
 {
 	struct daemon *d = p->d;
-	bool readable = false;
-	if (ml_photo_readable(d->s, p->scope, h, &readable, &d->err) != ML_OK) {
-		ml__peer_close(p, "cannot look up a photo: %s", ml_buf_str(&d->err));
+	bool readable;
+	int rc = send_if_readable(p, h, &readable);
+	if (rc == ML_OK || rc == ML_ESTORE)
 		return;
-	}
 	const char *dir = ml_buf_str(&d->photo_dir);
-	int rc = readable ? ml_photo_get(dir, h, &d->photo_buf, &d->err) : ML_ENOTFOUND;
-	if (rc == ML_OK) {
-		send_blob(p, h, d->photo_buf.data, d->photo_buf.len);
-		return;
-	}
 	if (rc == ML_EIO) { /* damaged or unreadable here: fetch it again */
 		ml__logf(d, "%s: fetching it again", ml_buf_str(&d->err));
 		if (ml_photo_forget(d->s, dir, h, &d->err) != ML_OK)
@@ -216,7 +230,6 @@ static void serve_one(struct peer *p, const struct ml_hash *h)
 
 void ml__photos_serve(struct peer *p)
 {
-	struct daemon *d = p->d;
 	uv_stream_t *tcp = (uv_stream_t *)&p->tcp;
 	while (p->state == P_OPEN && uv_stream_get_write_queue_size(tcp) < PEER_WRITE_HIGH) {
 		size_t i = 0;
@@ -228,12 +241,8 @@ void ml__photos_serve(struct peer *p)
 			p->owed[i] = p->owed[p->n_owed - 1];
 			p->owed_ready[i] = p->owed_ready[p->n_owed - 1];
 			p->n_owed--;
-			bool readable = false;
-			if (ml_photo_readable(d->s, p->scope, &h, &readable, NULL) == ML_OK &&
-			    readable &&
-			    ml_photo_get(ml_buf_str(&d->photo_dir), &h, &d->photo_buf, NULL) ==
-			        ML_OK)
-				send_blob(p, &h, d->photo_buf.data, d->photo_buf.len);
+			bool readable;
+			send_if_readable(p, &h, &readable);
 			continue;
 		}
 		if (!p->n_serve)

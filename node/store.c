@@ -204,7 +204,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PHOTO_HELD] = "UPDATE photos SET held = 1 WHERE hash = ?1 AND held = 0",
 	[ST_PHOTO_WANTED] = "SELECT DISTINCT hash FROM photos WHERE held = 0 AND hash > ?1"
 		" ORDER BY hash LIMIT ?2",
-	[ST_PHOTO_UNITS] = "SELECT unit, held FROM photos WHERE hash = ?1",
+	[ST_PHOTO_UNITS] = "SELECT unit FROM photos WHERE hash = ?1",
 	[ST_PHOTO_UNHELD] = "UPDATE photos SET held = 0 WHERE hash = ?1",
 };
 /* clang-format on */

@@ -483,6 +483,26 @@ static uint8_t *read_file(const char *path, size_t *n)
 	return b.data;
 }
 
+/* The ops of a clear bundle (or a file of concatenated ops) at path, appended to out. */
+static int bundle_ops(const char *path, struct ml_buf *out)
+{
+	size_t n = 0, off = 0, len;
+	uint8_t *data = read_file(path, &n);
+	if (!data)
+		return -1;
+	if (n >= 50 && memcmp(data, "memberlog-bundle", 16) == 0) {
+		if (data[17] & 1)
+			fprintf(stderr, "hostile: %s is an encrypted bundle\n", path);
+		off = data[17] & 1 ? n : 50;
+	}
+	const uint8_t *p;
+	int rc = 0;
+	while (rc == 0 && ml_oplog_next(data, n, &off, &p, &len, NULL) == ML_OK)
+		rc = ml_buf_add(out, p, len) == ML_OK ? 0 : -1;
+	ml_free(data);
+	return out->len ? rc : -1;
+}
+
 /*
  * The op to forge, encoded into op_out: the last signed op of the file at
  * path (a clear bundle or concatenated ops), or, without a file, an op built
@@ -492,35 +512,24 @@ static int forged_op(struct conn *c, const char *path, struct ml_buf *op_out, ch
                      size_t what_size)
 {
 	if (path) {
-		size_t n = 0;
-		uint8_t *data = read_file(path, &n);
-		if (!data)
-			return -1;
-		size_t off = 0;
-		if (n >= 50 && memcmp(data, "memberlog-bundle", 16) == 0) {
-			if (data[17] & 1) {
-				fprintf(stderr, "hostile: %s is an encrypted bundle\n", path);
-				ml_free(data);
-				return -1;
-			}
-			off = 50;
-		}
+		struct ml_buf ops = ML_BUF_INIT;
 		const uint8_t *p, *last = NULL;
-		size_t len, last_len = 0;
+		size_t len, last_len = 0, off = 0;
 		struct ml_op op;
-		while (ml_oplog_next(data, n, &off, &p, &len, NULL) == ML_OK)
+		int rc = bundle_ops(path, &ops);
+		while (rc == 0 && ml_oplog_next(ops.data, ops.len, &off, &p, &len, NULL) == ML_OK)
 			if (ml_op_parse(p, len, &op, NULL) == ML_OK && op.has_sig &&
 			    !ml_op_is_genesis(&op)) {
 				last = p;
 				last_len = len;
 			}
-		int rc = -1;
+		rc = -1;
 		if (last && ml_op_parse(last, last_len, &op, NULL) == ML_OK) {
 			snprintf(what, what_size, "a real op (%s, seq %llu) of %s", op.type,
 			         (unsigned long long)op.seq, path);
 			rc = ml_buf_add(op_out, last, last_len) == ML_OK ? 0 : -1;
 		}
-		ml_free(data);
+		ml_buf_release(&ops);
 		return rc;
 	}
 	/* {"name": "forged"} */
@@ -762,23 +771,6 @@ static int mode_banned(struct conn *c)
 		               hs_name(h), why);
 	wait_closed(c, 3000);
 	return outcome(EXIT_AS_SAID, "REFUSE \"%s\"; %s", why, c->closed ? c->how : "still open");
-}
-
-/* The ops of a clear bundle (or a file of concatenated ops) at path, appended to out. */
-static int bundle_ops(const char *path, struct ml_buf *out)
-{
-	size_t n = 0, off = 0, len;
-	uint8_t *data = read_file(path, &n);
-	if (!data)
-		return -1;
-	if (n >= 50 && memcmp(data, "memberlog-bundle", 16) == 0)
-		off = data[17] & 1 ? n : 50;
-	const uint8_t *p;
-	int rc = 0;
-	while (rc == 0 && ml_oplog_next(data, n, &off, &p, &len, NULL) == ML_OK)
-		rc = ml_buf_add(out, p, len) == ML_OK ? 0 : -1;
-	ml_free(data);
-	return out->len ? rc : -1;
 }
 
 static int mode_photo_tamper(struct conn *c, const char *ops_path)
