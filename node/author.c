@@ -179,6 +179,20 @@ static int author_locked(struct ml_store *s, const struct ml_key *key, const str
 		memcpy(&clock.c, v.data + 8, 4);
 	}
 	ml_buf_release(&v);
+	/* The receive rule of the hybrid clock: a new op orders after every op this node holds
+	 * (ops from a device whose clock runs ahead included), so the last writer is the last
+	 * to have seen the others. */
+	sqlite3_stmt *latest = ml__stmt(s, ST_FEED_LATEST_HLC);
+	if (latest) {
+		if (sqlite3_step(latest) == SQLITE_ROW &&
+		    sqlite3_column_type(latest, 0) != SQLITE_NULL) {
+			struct ml_hlc seen = {(uint64_t)sqlite3_column_int64(latest, 0),
+			                      (uint32_t)sqlite3_column_int64(latest, 1)};
+			if (ml_hlc_cmp(seen, clock) > 0)
+				clock = seen;
+		}
+		sqlite3_reset(latest);
+	}
 	int rc = ML_OK;
 	if (!genesis) {
 		head.feed.unit = *unit;

@@ -88,6 +88,61 @@ int ml_scope_all(struct ml_scope_set **out)
 	return ML_OK;
 }
 
+/* The unit of the feed of op_key into *u; false when unknown. */
+static bool feed_unit_of(sqlite3_stmt *feed_unit, uint64_t op_key, struct ml_hash *u)
+{
+	sqlite3_bind_int64(feed_unit, 1, (int64_t)(op_key >> 32));
+	bool ok = sqlite3_step(feed_unit) == SQLITE_ROW && sqlite3_column_bytes(feed_unit, 0) == 32;
+	if (ok)
+		memcpy(u->b, sqlite3_column_blob(feed_unit, 0), 32);
+	sqlite3_reset(feed_unit);
+	return ok;
+}
+
+/*
+ * For every member with transfers: when one of its ops is in a feed of a unit of
+ * inner[0..n) (sorted), adds the units of the feeds of its ops applied up to the last such
+ * op - the past the ops inside may name.  ML_OK, ML_ENOMEM or ML_ESTORE.
+ */
+static int add_passed_through(struct ml_store *s, struct ml_scope_set *sc,
+                              const struct ml_hash *inner, size_t n, sqlite3_stmt *feed_unit)
+{
+	const struct ml_scope_set in = {.units = (struct ml_hash *)inner, .n = n, .cap = n};
+	sqlite3_stmt *moved = NULL;
+	int rc = ml_read_prepare(s, "SELECT ops FROM members WHERE has_transfers", &moved, NULL);
+	struct ml_hash *units = NULL;
+	size_t cap = 0;
+	int r = SQLITE_DONE;
+	while (rc == ML_OK && (r = sqlite3_step(moved)) == SQLITE_ROW) {
+		const uint8_t *keys = sqlite3_column_blob(moved, 0);
+		size_t k = (size_t)sqlite3_column_bytes(moved, 0) / 8, last = SIZE_MAX;
+		struct ml_hash *v = ml_grow(units, &cap, k + 1, sizeof *v, 16);
+		if (!v) {
+			rc = ML_ENOMEM;
+			break;
+		}
+		units = v;
+		for (size_t i = 0; i < k; i++) {
+			if (!feed_unit_of(feed_unit, (uint64_t)ml_read_op_key(keys + 8 * i),
+			                  &units[i]))
+				memset(units[i].b, 0, 32);
+			else if (has_unit(&in, &units[i]))
+				last = i;
+		}
+		for (size_t i = 0; last != SIZE_MAX && i <= last && rc == ML_OK; i++) {
+			bool added;
+			static const struct ml_hash none;
+			if (memcmp(units[i].b, none.b, 32) != 0)
+				rc = add_unit(sc, &units[i], &added);
+		}
+	}
+	if (rc == ML_OK && r != SQLITE_DONE)
+		rc = ML_ESTORE;
+	sqlite3_finalize(moved);
+	ml_free(units);
+	return rc;
+}
+
 int ml_scope_of_device(struct ml_store *s, const struct ml_pubkey *dev, struct ml_scope_set **out,
                        struct ml_buf *err)
 {
@@ -170,6 +225,11 @@ int ml_scope_of_device(struct ml_store *s, const struct ml_pubkey *dev, struct m
 		}
 		sqlite3_reset(origins);
 	}
+	/* Members that passed through: an op inside may depend on the member's earlier ops
+	 * elsewhere though the member is no longer inside (it moved on, or a transfer to us lost
+	 * to another).  Without those feeds what is inside could not be judged. */
+	if (rc == ML_OK && inside)
+		rc = add_passed_through(s, sc, inner, inside, feed_unit);
 	ml_free(inner);
 	/* up: the path to the root of each granted unit */
 	for (size_t i = 0; i < n_roots && rc == ML_OK; i++) {

@@ -79,6 +79,8 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS members_unit ON members (unit, state);"
     "CREATE INDEX IF NOT EXISTS members_id_number ON members (id_number);"
     "CREATE INDEX IF NOT EXISTS members_number ON members (number) WHERE number IS NOT NULL;"
+    /* scopes follow members that moved (scope.c) */
+    "CREATE INDEX IF NOT EXISTS members_moved ON members (rid) WHERE has_transfers;"
     "CREATE VIRTUAL TABLE IF NOT EXISTS member_search USING fts5(name_fold, content='members',"
     " content_rowid='rid', tokenize='unicode61 remove_diacritics 0');"
     "CREATE TABLE IF NOT EXISTS conflicts (kind TEXT, subject BLOB, a BLOB, b BLOB,"
@@ -106,6 +108,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 	[ST_FEED_GET] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, pending, judged_seq, fork_seq,"
 		" author, unit, lane, judged_past FROM feeds WHERE author = ?1 AND unit = ?2 AND lane = ?3",
+	/* the latest clock of any authentic op held: a scan of the feeds, once per write */
+	[ST_FEED_LATEST_HLC] = "SELECT auth_ms, auth_c FROM feeds WHERE auth_seq > 0"
+		" ORDER BY auth_ms DESC, auth_c DESC LIMIT 1",
 	[ST_FEED_GET_ID] = "SELECT id, auth_seq, auth_id, auth_ms, auth_c, pending, judged_seq, fork_seq,"
 		" author, unit, lane, judged_past FROM feeds WHERE id = ?1",
 	[ST_FEED_INSERT] = "INSERT INTO feeds (author, unit, lane, auth_seq, pending, judged_seq,"

@@ -32,6 +32,15 @@ exits_with() {
 	[ "$got" -eq "$want" ] || { echo "exit status $got, wanted $want" >&2; return 1; }
 }
 
+# must command...: a setup step; the test cannot go on without it.
+must() {
+	if ! "$@" >"$TMP/must.out" 2>"$TMP/must.err"; then
+		echo "FAIL - setup: $*"
+		sed 's/^/    /' "$TMP/must.out" "$TMP/must.err" | head -20
+		exit 1
+	fi
+}
+
 done_testing() {
 	echo "# $n_ok passed, $n_fail failed"
 	[ "$n_fail" -eq 0 ]

@@ -7,15 +7,6 @@
 home=$TMP/node
 ml() { "$ML" --home "$home" "$@"; }
 
-# must command...: a setup step; the test cannot go on without it.
-must() {
-	if ! "$@" >"$TMP/must.out" 2>"$TMP/must.err"; then
-		echo "FAIL - setup: $*"
-		sed 's/^/    /' "$TMP/must.out" "$TMP/must.err" | head -20
-		exit 1
-	fi
-}
-
 # add ARGS...: `member add --unit ... ` and prints the new member's id.
 add() {
 	ml --json member add "$@" >"$TMP/add.json" 2>"$TMP/add.err" || {

@@ -97,6 +97,46 @@ static void test_register_rebuild_gives_the_same_state_hash(void **state)
 	assert_int_equal(w_count(&fx->w, "SELECT pending FROM members"), 1);
 }
 
+/*
+ * A device whose clock runs 30 minutes ahead renames a member; another device
+ * receives that op, then renames the member too.  The second name must win:
+ * it was written after the first was seen (the hybrid clock's receive rule),
+ * whatever the wall clocks said.
+ */
+static void test_register_a_write_orders_after_every_op_it_has_seen(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_key *other = w_key(4);
+	OK(w_grant(&fx->w, fx->admin, &fx->commune, &other->pk, "officer"));
+	struct ml_hash m;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Lê Văn Lương", "109814122", &m));
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_hash(&bb, "member", &m);
+	ml_bb_cstr(&bb, "full_name", "Lê Văn Nhanh");
+	struct ml_buf body = ML_BUF_INIT, op = ML_BUF_INIT;
+	OK(ml_bb_finish(&bb, &body));
+	ml_bb_release(&bb);
+	uint64_t wall = fx->w.now;
+	fx->w.now += 30 * 60 * 1000; /* the fast clock */
+	OK(w_forge(&fx->w, fx->officer, &fx->commune, ML_LANE_REG, "member_update", &body, &op));
+	fx->w.now = wall;
+	const uint8_t *p = op.data;
+	size_t n = op.len;
+	struct ml_ingest_result res;
+	OK(ml_store_ingest(fx->w.s, &p, &n, 1, fx->w.now, &res, &fx->w.err));
+	assert_int_equal(res.applied, 1);
+	char name[96];
+	OK(w_member_text(&fx->w, &m, "full_name", name, sizeof name));
+	assert_string_equal(name, "Lê Văn Nhanh");
+	OK(w_edit(&fx->w, other, &fx->commune, &m, "full_name", "Lê Văn Sau", NULL));
+	OK(w_member_text(&fx->w, &m, "full_name", name, sizeof name));
+	assert_string_equal(name, "Lê Văn Sau");
+	ml_buf_release(&body);
+	ml_buf_release(&op);
+	ml_key_free(other);
+}
+
 static void test_register_invalid_ops_are_refused_before_storing(void **state)
 {
 	struct fx *fx = *state;
@@ -491,6 +531,8 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_register_rebuild_gives_the_same_state_hash, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_register_a_write_orders_after_every_op_it_has_seen,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_invalid_ops_are_refused_before_storing,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_unit_move_changes_parent_and_authority,
