@@ -124,6 +124,15 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	int rc = ml_daemon_run(&cfg, n.s, n.key, &stats, &err);
 	if (rc != ML_OK)
 		cli_error("%s", ml_buf_str(&err));
+	else
+		fprintf(
+		    stderr,
+		    _("stopped after %llu sessions: received %llu ops (%llu new), sent %llu ops "
+		      "(%llu relayed from other devices); %llu bytes in, %llu bytes out\n"),
+		    (unsigned long long)stats.sessions, (unsigned long long)stats.ops_in,
+		    (unsigned long long)stats.applied, (unsigned long long)stats.ops_out,
+		    (unsigned long long)stats.relayed, (unsigned long long)stats.bytes_in,
+		    (unsigned long long)stats.bytes_out);
 	ml_buf_release(&err);
 	cli_node_close(&n);
 	return rc == ML_OK ? CLI_OK : CLI_ERROR;
@@ -148,12 +157,12 @@ static int sync_once(struct cli *cli, struct cli_node *n, const char *const *add
 	if (rc != ML_OK)
 		cli_error("%s", ml_buf_str(&err));
 	else if (cli->json)
-		cli_print_json(
-		    json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "version", 1, "ops_in",
-		              (json_int_t)st.ops_in, "ops_out", (json_int_t)st.ops_out, "applied",
-		              (json_int_t)st.applied, "bytes_in", (json_int_t)st.bytes_in,
-		              "bytes_out", (json_int_t)st.bytes_out, "photos_in",
-		              (json_int_t)st.photos_in, "photos_out", (json_int_t)st.photos_out));
+		cli_print_json(json_pack(
+		    "{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "version", 1, "ops_in",
+		    (json_int_t)st.ops_in, "ops_out", (json_int_t)st.ops_out, "relayed",
+		    (json_int_t)st.relayed, "applied", (json_int_t)st.applied, "bytes_in",
+		    (json_int_t)st.bytes_in, "bytes_out", (json_int_t)st.bytes_out, "photos_in",
+		    (json_int_t)st.photos_in, "photos_out", (json_int_t)st.photos_out));
 	else
 		printf(_("synced: received %llu ops (%llu new) and %llu photos, sent %llu ops and "
 		         "%llu photos\n"),

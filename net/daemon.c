@@ -346,7 +346,19 @@ static void status_text(struct daemon *d, struct ml_buf *out)
 	                                    "revoked", "banned",   "invite",    "busy"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		ml_buf_addf(out, " %s=%llu", names[i], (unsigned long long)d->refused[i]);
-	ml_buf_addf(out, "\n");
+	/* Totals since the node started: peers gone, then peers connected. */
+	struct ml_daemon_stats t = *d->stats;
+	for (const struct peer *p = d->peers; p; p = p->next) {
+		t.ops_in += p->ops_in;
+		t.ops_out += p->ops_out;
+		t.relayed += p->relayed;
+		t.bytes_in += p->bytes_in;
+		t.bytes_out += p->bytes_out;
+	}
+	ml_buf_addf(out, " ops-in %llu ops-out %llu relayed %llu bytes-in %llu bytes-out %llu\n",
+	            (unsigned long long)t.ops_in, (unsigned long long)t.ops_out,
+	            (unsigned long long)t.relayed, (unsigned long long)t.bytes_in,
+	            (unsigned long long)t.bytes_out);
 	for (struct peer *p = d->peers; p; p = p->next)
 		ml__peer_status(p, out);
 	for (struct dial *dl = d->dials; dl; dl = dl->next)
@@ -620,6 +632,62 @@ static int start_mdns(struct daemon *d, struct ml_buf *err)
 
 /* --- the tick and signals --------------------------------------------------- */
 
+/*
+ * A fingerprint of the interfaces that are up and running, with their
+ * addresses (libuv lists only those), or 0 when they cannot be read.
+ */
+static uint64_t interfaces_fingerprint(void)
+{
+	uv_interface_address_t *ifs;
+	int n;
+	if (uv_interface_addresses(&ifs, &n) != 0)
+		return 0;
+	/* FNV-1a of each entry, summed so that their order does not matter */
+	const uint64_t basis = 1469598103934665603ULL;
+	uint64_t sum = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t e = basis;
+		const unsigned char *parts[] = {(const unsigned char *)ifs[i].name,
+		                                (const unsigned char *)&ifs[i].address};
+		size_t lens[] = {strlen(ifs[i].name), sizeof ifs[i].address};
+		for (size_t k = 0; k < 2; k++)
+			for (size_t j = 0; j < lens[k]; j++)
+				e = (e ^ parts[k][j]) * 1099511628211ULL;
+		sum += e;
+	}
+	uv_free_interface_addresses(ifs, n);
+	return sum ? sum : 1;
+}
+
+/*
+ * When this host's network changes - a link comes up, a modem gets an
+ * address - the peers we failed to reach may be reachable now: dial them at
+ * once instead of waiting out a backoff that grew while we were cut off.
+ */
+static void watch_interfaces(struct daemon *d, uint64_t now)
+{
+	if (now - d->ifaces_ms < 1000)
+		return;
+	d->ifaces_ms = now;
+	uint64_t h = interfaces_fingerprint();
+	if (!h || h == d->ifaces_hash)
+		return;
+	bool first = d->ifaces_hash == 0;
+	d->ifaces_hash = h;
+	if (first)
+		return;
+	size_t waiting = 0;
+	for (struct dial *dl = d->dials; dl; dl = dl->next)
+		if (!dl->peer && !dl->resolving && !dl->gave_up) {
+			dl->next_ms = now;
+			dl->failures = 0;
+			waiting++;
+		}
+	if (waiting)
+		ml__logf(d, "the network interfaces changed: dialling %zu waiting peers now",
+		         waiting);
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
@@ -657,6 +725,7 @@ static void on_tick(uv_timer_t *t)
 		    now - p->round_ms > every)
 			ml__peer_round(p);
 	}
+	watch_interfaces(d, now);
 	for (struct dial *dl = d->dials; dl; dl = dl->next) {
 		bool wanted = !d->cfg->once || (!dl->synced && !dl->gave_up);
 		if (wanted && !dl->peer && !dl->resolving && now >= dl->next_ms && !dl->gave_up)

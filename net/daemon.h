@@ -48,6 +48,7 @@ struct ml_daemon_config {
 /* What a run did, for `sync` to report. */
 struct ml_daemon_stats {
 	uint64_t sessions, ops_in, ops_out, bytes_in, bytes_out, applied, refused_peers;
+	uint64_t relayed; /* of ops_out, those another device wrote */
 	uint64_t photos_in, photos_out;
 	bool all_synced; /* with once: every configured peer completed a sync */
 };

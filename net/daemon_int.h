@@ -112,6 +112,7 @@ struct peer {
 
 	/* accounting */
 	uint64_t ops_in, ops_out, bytes_in, bytes_out, applied;
+	uint64_t relayed, frame_relayed; /* ops sent that another device wrote */
 	int64_t waiting_added; /* ops it sent that still wait for signatures or missing ops */
 	uint64_t frames_this_sec, sec_start_ms;
 	char close_reason[200];
@@ -144,6 +145,8 @@ struct daemon {
 	struct ml_buf photo_buf;   /* a photo being sent */
 	uint64_t photo_refs_seen;  /* ml_photo_refs_added when the walks last restarted */
 	uint64_t scope_epoch_seen; /* ml_scope_epoch when rounds were last asked for */
+	uint64_t ifaces_hash;      /* of the interfaces up and their addresses, 0: not read yet */
+	uint64_t ifaces_ms;        /* when they were last read */
 	uint64_t start_ms;
 	bool stopping;
 	int exit_rc;

@@ -13,7 +13,10 @@ struct ml_feedmap_slot {
 	int64_t feed; /* 0: empty (feed numbers start at 1) */
 	uint64_t seq; /* the peer holds 1..seq */
 	bool in_scope;
+	uint8_t writer; /* ML_FEED_WRITER_*: who wrote the feed, learnt on first send */
 };
+
+enum { ML_FEED_WRITER_UNKNOWN, ML_FEED_WRITER_US, ML_FEED_WRITER_OTHER };
 
 struct ml_feedmap {
 	struct ml_feedmap_slot *slots;

@@ -111,6 +111,7 @@ void ml__peer_close(struct peer *p, const char *fmt, ...)
 	d->stats->bytes_out += p->bytes_out;
 	d->stats->ops_in += p->ops_in;
 	d->stats->ops_out += p->ops_out;
+	d->stats->relayed += p->relayed;
 	d->stats->applied += p->applied;
 	d->stats->photos_in += p->photos_in;
 	d->stats->photos_out += p->photos_out;
@@ -297,7 +298,8 @@ static int prepare_round(struct peer *p)
 		if (!slot)
 			rc = ML_ENOMEM;
 		else
-			*slot = (struct ml_feedmap_slot){p->heads[i].feed, p->heads[i].seq, true};
+			*slot = (struct ml_feedmap_slot){
+			    .feed = p->heads[i].feed, .seq = p->heads[i].seq, .in_scope = true};
 	}
 	if (rc == ML_OK)
 		rc = ml_recon_new(p->items, p->n_heads, &p->recon);
@@ -382,28 +384,29 @@ static void flush_ops(struct peer *p)
 		return;
 	ml__peer_send(p, ML_MSG_OPS, p->frame.data, p->frame.len);
 	p->ops_out += p->frame_ops;
+	p->relayed += p->frame_relayed;
 	ml_buf_reset(&p->frame);
 	p->frame_ops = 0;
+	p->frame_relayed = 0;
 }
 
-static int add_op(struct peer *p, const struct ml_replica_op *op)
+static int add_op(struct peer *p, struct ml_feedmap_slot *slot, const struct ml_replica_op *op)
 {
 	if (ml_buf_add(&p->frame, op->raw, op->len) != ML_OK)
 		return ML_ENOMEM;
 	p->frame_ops++;
+	if (slot->writer == ML_FEED_WRITER_UNKNOWN) {
+		struct ml_feed_id fid;
+		if (ml_replica_feed_id(p->d->s, op->feed, &fid, &p->d->err) != ML_OK)
+			return ML_EIO;
+		slot->writer = memcmp(fid.author.b, p->d->key->pk.b, sizeof fid.author.b)
+		                   ? ML_FEED_WRITER_OTHER
+		                   : ML_FEED_WRITER_US;
+	}
+	p->frame_relayed += slot->writer == ML_FEED_WRITER_OTHER;
 	if (p->frame.len >= OPS_FRAME_BYTES)
 		flush_ops(p);
 	return p->state == P_CLOSING ? ML_EIO : ML_OK;
-}
-
-/* A planned op: the round found the peer lacks it. */
-static int on_planned(void *ctx, const struct ml_replica_op *op)
-{
-	struct peer *p = ctx;
-	struct ml_feedmap_slot *slot = ml_feedmap_put(&p->known, op->feed);
-	if (slot && op->seq > slot->seq)
-		slot->seq = op->seq;
-	return add_op(p, op);
 }
 
 /* What the peer holds of feed, learning whether it may read it on first sight; NULL on error. */
@@ -420,6 +423,18 @@ static struct ml_feedmap_slot *slot_for(struct peer *p, int64_t feed)
 	return slot;
 }
 
+/* A planned op: the round found the peer lacks it. */
+static int on_planned(void *ctx, const struct ml_replica_op *op)
+{
+	struct peer *p = ctx;
+	struct ml_feedmap_slot *slot = ml_feedmap_put(&p->known, op->feed);
+	if (!slot)
+		return ML_ENOMEM;
+	if (op->seq > slot->seq)
+		slot->seq = op->seq;
+	return add_op(p, slot, op);
+}
+
 /* A new op: sent when the peer may read its feed and does not hold it yet. */
 static int on_new(void *ctx, const struct ml_replica_op *op)
 {
@@ -428,7 +443,7 @@ static int on_new(void *ctx, const struct ml_replica_op *op)
 	if (!slot || !slot->in_scope || op->seq <= slot->seq)
 		return ML_OK;
 	slot->seq = op->seq;
-	return add_op(p, op);
+	return add_op(p, slot, op);
 }
 
 void ml__peer_pump(struct peer *p)
@@ -753,11 +768,11 @@ void ml__peer_status(const struct peer *p, struct ml_buf *out)
 	                                            : "waiting";
 	ml_buf_addf(out,
 	            "peer %s device %s %s %s up %llus rounds %llu ops-in %llu ops-out %llu "
-	            "bytes-in %llu bytes-out %llu photos-in %llu photos-out %llu\n",
+	            "relayed %llu bytes-in %llu bytes-out %llu photos-in %llu photos-out %llu\n",
 	            p->addr, dev, p->dial ? "outgoing" : "incoming", state,
 	            (unsigned long long)((ml__now_ms() - p->started_ms) / 1000),
 	            (unsigned long long)p->rounds, (unsigned long long)p->ops_in,
-	            (unsigned long long)p->ops_out, (unsigned long long)p->bytes_in,
-	            (unsigned long long)p->bytes_out, (unsigned long long)p->photos_in,
-	            (unsigned long long)p->photos_out);
+	            (unsigned long long)p->ops_out, (unsigned long long)p->relayed,
+	            (unsigned long long)p->bytes_in, (unsigned long long)p->bytes_out,
+	            (unsigned long long)p->photos_in, (unsigned long long)p->photos_out);
 }
