@@ -144,6 +144,8 @@ static void on_connected(uv_connect_t *req, int status)
 	ml_free(c);
 	if (p->state == P_CLOSING)
 		return;
+	if (p->dial)
+		p->dial->refused = status == UV_ECONNREFUSED;
 	if (status < 0) {
 		ml__peer_close(p, "cannot connect: %s", uv_strerror(status));
 		return;

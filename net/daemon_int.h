@@ -46,6 +46,7 @@ struct dial {
 	struct ml_pubkey device; /* mDNS: the device announced there */
 	struct peer *peer;       /* the connection from this dial, if any */
 	unsigned failures;
+	bool refused;     /* the last attempt was refused: the host is up, its node is not */
 	uint64_t next_ms; /* next attempt */
 	bool resolving;
 	bool synced; /* once: a sync with it completed */

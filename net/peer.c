@@ -102,8 +102,11 @@ void ml__peer_close(struct peer *p, const char *fmt, ...)
 			dl->failures++;
 		else
 			dl->failures = 0;
-		/* Exponential backoff with jitter, 0.5 s to about 60 s. */
-		unsigned shift = dl->failures < 7 ? dl->failures : 7;
+		/* Exponential backoff with jitter, 0.5 s to about 60 s; but a refusal comes from a
+		 * host that is up, whose node restarts in seconds, and costs one round trip to
+		 * ask again: at most about 4 s then. */
+		unsigned cap = dl->refused ? 3 : 7;
+		unsigned shift = dl->failures < cap ? dl->failures : cap;
 		uint64_t base = 500ULL << shift;
 		dl->next_ms = ml__now_ms() + base / 2 + (uint64_t)(rand() % (int)(base + 1));
 	}

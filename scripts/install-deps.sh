@@ -9,7 +9,7 @@ packages=(
 	clang libclang-rt-14-dev clang-format
 	libzip-dev libexpat1-dev libxlsxwriter-dev libcsv-dev
 	libmdnsd-dev
-	iproute2 procps
+	iproute2 procps python3
 	gettext locales
 )
 
