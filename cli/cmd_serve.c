@@ -52,7 +52,8 @@ static const char *mdns_program(char *out, size_t size)
 }
 
 static const char serve_usage[] =
-    "serve [--listen ADDR:PORT] [--peer HOST:PORT]... [--no-mdns] [--mdns-iface IFACE]...";
+    "serve [--listen ADDR:PORT] [--peer HOST:PORT]... [--no-mdns] [--mdns-iface IFACE]... "
+    "[--anti-entropy SECONDS]";
 
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
@@ -88,8 +89,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 			             "on the LAN by mDNS, sends each peer what its roles let it "
 			             "read and it lacks, and pushes new ops at once. Commands run "
 			             "meanwhile on the same node directory are sent on as soon "
-			             "as they finish. 'memberlog peers' shows the "
-			             "connections.\n"),
+			             "as they finish. Every --anti-entropy seconds (default 30) "
+			             "it reconciles again with each peer it dialled. 'memberlog "
+			             "peers' shows the connections.\n"),
 			           serve_usage, DEFAULT_LISTEN),
 			       CLI_OK;
 		else
@@ -290,11 +292,15 @@ int cmd_invite(struct cli *cli, int argc, char **argv)
 		if (cli->json)
 			cli_print_json(json_pack("{s:i, s:s, s:s, s:s, s:i}", "version", 1, "token",
 			                         token, "unit", name, "role", role, "days", days));
-		else
-			printf(_("%s\n\nOne device may join with this token as %s at %s within %d "
-			         "days: 'memberlog network join TOKEN'. This node must be serving "
-			         "on %s then.\n"),
-			       token, role, name, days, address);
+		else {
+			/* the token alone on stdout, so TOKEN=$(memberlog invite ...) takes it */
+			printf("%s\n", token);
+			fprintf(stderr,
+			        _("One device may join with this token as %s at %s within %d days: "
+			          "'memberlog network join TOKEN'. This node must be serving on %s "
+			          "then.\n"),
+			        role, name, days, address);
+		}
 		sodium_memzero(token, sizeof token);
 	}
 	sodium_memzero(&inv, sizeof inv);
