@@ -15,6 +15,7 @@
 #include "i18n.h"
 
 #include "crdt/alloc.h"
+#include "crdt/body.h"
 #include "crdt/err.h"
 #include "crdt/fields.h"
 #include "crdt/limits.h"
@@ -1275,6 +1276,16 @@ static int member_history(struct cli *cli, int argc, char **argv)
 				              "verdict", applied ? "applied" : "rejected");
 				if (!applied && reason)
 					json_object_set_new(e, "reason", json_string(reason));
+				/* a rejection carries why the changes went back: the officer needs
+				 * it */
+				struct ml_body b;
+				const char *why;
+				size_t why_len;
+				if (strcmp(o.type, "member_reject") == 0 &&
+				    ml_body_parse(&b, o.body, o.body_len, NULL) == ML_OK &&
+				    ml_body_text(&b, "reason", &why, &why_len, NULL) == ML_OK)
+					json_object_set_new(e, "rejection_reason",
+					                    json_stringn(why, why_len));
 				json_object_set_new(e, "eval",
 				                    json_integer(sqlite3_column_int64(op, 4)));
 				json_array_append_new(list, e);
@@ -1311,6 +1322,8 @@ static int member_history(struct cli *cli, int argc, char **argv)
 			                                                      : _("REJECTED"));
 			if (json_object_get(e, "reason"))
 				printf(": %s", cli_jstr(e, "reason"));
+			if (json_object_get(e, "rejection_reason"))
+				printf(_(" - returned: %s"), cli_jstr(e, "rejection_reason"));
 			putchar('\n');
 		}
 	}

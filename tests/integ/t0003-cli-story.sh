@@ -156,6 +156,12 @@ history() {
 		[ "$(json "$TMP/j" 'all(e["verdict"]=="applied" and e["signature"]=="verified" for e in d["history"])')" = True ]
 }
 check "history lists every signed change in order with its verdict" history
+returned() { # the commune's officer reads why the district sent the record back
+	ml c1 --json member history 109814123 >"$TMP/j" &&
+		[ "$(json "$TMP/j" '[e.get("rejection_reason") for e in d["history"] if e["type"] == "member_reject"][0]')" = "thiếu quê quán" ] &&
+		ml c1 member history 109814123 | grep -q "returned: thiếu quê quán"
+}
+check "the commune's history shows why the district returned the record" returned
 
 converge() {
 	ship dist nat && ship nat aud && ship c1 aud && ship c2 aud && ship dist aud &&
