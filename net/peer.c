@@ -219,10 +219,14 @@ static void admit(struct peer *p)
 	} else if (d->have_genesis) {
 		if (device_has(d, "SELECT count(*) FROM revocations WHERE device = ?1", &p->device))
 			return refuse(p, R_REVOKED, "the device is revoked");
-		if (!device_has(d, "SELECT count(*) FROM grants WHERE device = ?1", &p->device)) {
-			if (!sp->has_invite || p->dial)
-				return refuse(p, R_UNKNOWN,
-				              "unknown device: it holds no role here");
+		/* An invite presented is redeemed, or refused: also by a device that already holds
+		 * a role (it joins for another one), which must not be told it joined when it did
+		 * not. */
+		bool invited = sp->has_invite && !p->dial;
+		if (!invited &&
+		    !device_has(d, "SELECT count(*) FROM grants WHERE device = ?1", &p->device))
+			return refuse(p, R_UNKNOWN, "unknown device: it holds no role here");
+		if (invited) {
 			struct ml_invite inv;
 			int rc = ml_invite_get(d->s, sp->invite_id, ml_now_ms(), &inv, &d->err);
 			if (rc == ML_OK && !ml_session_invite_ok(p->ss, inv.secret))

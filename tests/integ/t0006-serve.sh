@@ -65,6 +65,15 @@ token_once() {
 }
 check "an invite token works once; a reused or damaged token is refused" token_once
 
+second_role() { # a device that holds a role joins with an invite for another one, and gets it
+	local token
+	token=$(ml dist --json invite --unit "LĐLĐ huyện Đồng Văn" --role auditor --address "$ADDR_dist" |
+		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])') &&
+		ml x1 network join "$token" >/dev/null 2>&1 &&
+		ml x1 device show | grep -q "auditor" && ml x1 device show | grep -q "officer"
+}
+check "a device with a role redeems an invite for a second role" second_role
+
 offline_entry() {
 	for c in c1 c2 c3; do
 		local unit
