@@ -734,6 +734,64 @@ static int keep_candidates(struct ml_store *s, struct item *items, size_t n, str
 	return rc;
 }
 
+/*
+ * When more ops wait than the store allows, drops candidates - ops whose chain
+ * is not yet proven by a signature - until a tenth of the room is free again:
+ * unsigned ones first (anyone can make them), oldest first.  They are not
+ * lost: reconciliation compares proven heads, so a peer that holds them sends
+ * them again once what they wait for is here.  Ops already proven and waiting
+ * only for their deps are kept; if they alone fill the room, the batch is
+ * refused as before.
+ */
+static int evict_candidates(struct ml_store *s, struct ml_ingest_result *res, struct ml_buf *err)
+{
+	if (s->waiting <= s->max_waiting)
+		return ML_OK;
+	int64_t goal = s->max_waiting - s->max_waiting / 10;
+	sqlite3_stmt *q = ml__stmt(s, ST_PENDING_OLDEST);
+	if (!q)
+		return ml__sqlerr(s, "free the waiting buffer", err);
+	sqlite3_bind_int64(q, 1, s->waiting - goal);
+	int rc = ML_OK, r;
+	size_t n = 0, cap = 0;
+	int64_t(*rows)[2] = NULL;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t(*v)[2] = ml_grow(rows, &cap, n + 1, sizeof *v, 256);
+		if (!v) {
+			rc = ML_ENOMEM;
+			break;
+		}
+		rows = v;
+		rows[n][0] = sqlite3_column_int64(q, 0);
+		rows[n][1] = sqlite3_column_int64(q, 1);
+		n++;
+	}
+	if (rc == ML_OK && r != SQLITE_DONE)
+		rc = ml__sqlerr(s, "free the waiting buffer", err);
+	sqlite3_reset(q);
+	for (size_t i = 0; i < n && rc == ML_OK; i++) {
+		struct feed *f;
+		sqlite3_stmt *del = ml__stmt(s, ST_PENDING_DEL_ROW);
+		if (!del)
+			rc = ml__sqlerr(s, "free the waiting buffer", err);
+		else {
+			sqlite3_bind_int64(del, 1, rows[i][0]);
+			rc = ml__exec(s, del, "free the waiting buffer", err);
+		}
+		if (rc == ML_OK)
+			rc = ml__feed_by_id(s, rows[i][1], &f, err);
+		if (rc == ML_OK) {
+			if (f->pending)
+				f->pending--;
+			f->dirty = true;
+			s->waiting--;
+			res->evicted++;
+		}
+	}
+	ml_free(rows);
+	return rc;
+}
+
 /* --- phase 4: judging in causal order ------------------------------------ */
 
 /* The batch item holding the authentic op at key, or NULL. */
@@ -996,6 +1054,8 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 			rc = judge_feed(s, f, items, n, &wake, res, err);
 	}
 	/* Counted after judging: a batch that fills gaps releases what waited. */
+	if (rc == ML_OK)
+		rc = evict_candidates(s, res, err);
 	if (rc == ML_OK && s->waiting > s->max_waiting)
 		rc =
 		    ml_errf(err, ML_EAGAIN,

@@ -141,6 +141,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PENDING_RANGE] = "SELECT id, seq, prev, signed, raw FROM pending WHERE feed = ?1"
 		" AND seq > ?2 AND seq <= ?3 ORDER BY seq",
 	[ST_PENDING_DEL] = "DELETE FROM pending WHERE id = ?1",
+	/* what goes first when too much waits: unsigned candidates (anyone can make them), oldest
+	 * first, then signed ones */
+	[ST_PENDING_OLDEST] = "SELECT rowid, feed FROM pending ORDER BY signed, rowid LIMIT ?1",
+	[ST_PENDING_DEL_ROW] = "DELETE FROM pending WHERE rowid = ?1",
 	[ST_EVIDENCE_ADD] = "INSERT OR IGNORE INTO evidence (feed, seq, record) VALUES (?1, ?2, ?3)",
 	[ST_UNIT_GET] = "SELECT create_parent, created_feed, created_seq, level, sector, status"
 		" FROM units WHERE id = ?1",

@@ -50,6 +50,8 @@ struct ml_ingest_result {
 	size_t rejected;  /* judged invalid: stored with a reason, no effect */
 	size_t waiting;   /* ops in the store still waiting for missing ops or signatures */
 	size_t refused;   /* not stored: malformed, another network, from the future, buffer full */
+	size_t evicted;   /* candidates dropped from the waiting buffer to make room (sent again
+	                     by reconciliation once they can be used) */
 	int first_error;  /* the first refusal or rejection, ML_OK if none */
 	char first_message[384];
 	bool rebuilt; /* a revocation or fork proof made the store re-judge everything */

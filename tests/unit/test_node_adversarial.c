@@ -235,15 +235,18 @@ static void chain_op(struct fx *fx, struct ml_feed_head *head, struct ml_hlc *cl
 }
 
 /*
- * A chain of single-op batches delivered newest first: each waits for its
- * predecessor until the bound, then the node says "send the missing ops
- * first" (ML_EAGAIN) and stores nothing of that batch; once the old end
- * arrives, everything that waited is released and applied.
+ * The waiting buffer holds within its bound and cannot be jammed.  First 149
+ * unsigned ops of a stranger's feed (anyone can make such ops: their signature
+ * never comes) fill it past the bound; then an honest chain of single-op
+ * signed batches arrives newest first, each waiting for its predecessor.
+ * Every batch is taken: the buffer stays within its bound by dropping
+ * candidates, the unsigned ones first.  Delivered again from the old end, as
+ * reconciliation does once the heads are compared, the chain applies whole.
  */
-static void test_adversarial_backwards_chain_waits_within_the_bound(void **state)
+static void test_adversarial_the_waiting_buffer_cannot_be_jammed(void **state)
 {
 	struct fx *fx = *state;
-	enum { CHAIN = 300, BOUND = 100 };
+	enum { CHAIN = 300, BOUND = 100, JUNK = 150 };
 	ml_store_set_max_waiting(fx->w.s, BOUND);
 	/* the chain, written as the officer's device would, none ingested yet */
 	struct ml_buf ops[CHAIN];
@@ -272,28 +275,55 @@ static void test_adversarial_backwards_chain_waits_within_the_bound(void **state
 		ops[i] = (struct ml_buf)ML_BUF_INIT;
 		chain_op(fx, &head, &clock, 1000 + i, deps, i == 0 ? ndeps : 0, &ops[i]);
 	}
+	/* the junk: one batch of a stranger's, its signed last op withheld */
+	struct ml_key *stranger = w_key(9);
+	struct ml_feed_head jhead = {
+	    .feed = {.author = stranger->pk, .unit = fx->commune, .lane = ML_LANE_REG}};
+	struct ml_hlc jclock = {0, 0};
+	struct ml_op jops[JUNK];
+	struct ml_buf jbodies[JUNK], jenc = ML_BUF_INIT;
+	size_t ends[JUNK];
+	const uint8_t *jp[JUNK];
+	size_t jlen[JUNK];
+	memset(jops, 0, sizeof jops);
+	for (unsigned i = 0; i < JUNK; i++) {
+		jbodies[i] = (struct ml_buf)ML_BUF_INIT;
+		member_body(&jbodies[i], 5000 + i);
+		jops[i].has_net = true;
+		jops[i].net = fx->w.net;
+		snprintf(jops[i].type, sizeof jops[i].type, "member_create");
+		jops[i].body = jbodies[i].data;
+		jops[i].body_len = jbodies[i].len;
+	}
+	OK(ml_feed_write_batch(&jhead, stranger, &jclock, fx->w.now, jops, JUNK, &jenc, ends,
+	                       &fx->w.err));
+	for (unsigned i = 0; i < JUNK; i++) {
+		jp[i] = jenc.data + (i ? ends[i - 1] : 0);
+		jlen[i] = ends[i] - (i ? ends[i - 1] : 0);
+	}
 	fx->w.now += CHAIN;
-	size_t delivered = 0;
+	struct ml_ingest_result r;
+	OK(ml_store_ingest(fx->w.s, jp, jlen, JUNK - 1, fx->w.now, &r, &fx->w.err));
+	assert_true(r.waiting <= BOUND);
+	assert_int_equal(r.evicted, JUNK - 1 - (BOUND - BOUND / 10));
+	size_t evicted = r.evicted;
 	for (unsigned i = CHAIN; i-- > 0;) {
-		struct ml_ingest_result r;
 		const uint8_t *p = ops[i].data;
 		size_t n = ops[i].len;
-		int rc = ml_store_ingest(fx->w.s, &p, &n, 1, fx->w.now, &r, &fx->w.err);
-		if (rc == ML_EAGAIN) {
-			assert_non_null(strstr(ml_buf_str(&fx->w.err), "missing ops first"));
-			break;
-		}
-		assert_int_equal(rc, ML_OK);
+		OK(ml_store_ingest(fx->w.s, &p, &n, 1, fx->w.now, &r, &fx->w.err));
 		assert_true(r.waiting <= BOUND);
-		delivered++;
+		evicted += r.evicted;
 	}
-	assert_int_equal(delivered, BOUND);
+	assert_true(evicted >= CHAIN + JUNK - 1 - BOUND);
+	/* the unsigned junk went first: what still waits is the honest chain's */
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM pending WHERE signed = 0"), 0);
+	/* the chain's first op came last: it released the candidates kept, the ones nearest to
+	 * it (the oldest delivered, its far end, were dropped first) */
 	struct ml_store_counts c;
 	OK(ml_store_counts(fx->w.s, &c, &fx->w.err));
-	assert_int_equal(c.members, 0);
-	/* now from the old end: everything is released in order */
-	for (unsigned i = 0; i < CHAIN - BOUND; i++) {
-		struct ml_ingest_result r;
+	assert_true(c.members > 1 && c.members < CHAIN);
+	/* now from the old end, as the next round sends them: everything applies in order */
+	for (unsigned i = 0; i < CHAIN; i++) {
 		const uint8_t *p = ops[i].data;
 		size_t n = ops[i].len;
 		OK(ml_store_ingest(fx->w.s, &p, &n, 1, fx->w.now, &r, &fx->w.err));
@@ -303,7 +333,11 @@ static void test_adversarial_backwards_chain_waits_within_the_bound(void **state
 	assert_int_equal(c.waiting + c.unverified, 0);
 	for (unsigned i = 0; i < CHAIN; i++)
 		ml_buf_release(&ops[i]);
+	for (unsigned i = 0; i < JUNK; i++)
+		ml_buf_release(&jbodies[i]);
+	ml_buf_release(&jenc);
 	ml_buf_release(&body);
+	ml_key_free(stranger);
 }
 
 /* An op whose dep never arrives waits (counted, bounded) and has no effect. */
@@ -337,7 +371,7 @@ int main(void)
 	        test_adversarial_other_network_future_clock_and_bad_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_adversarial_bad_bodies_are_kept_as_rejected_evidence, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_adversarial_backwards_chain_waits_within_the_bound,
+	    cmocka_unit_test_setup_teardown(test_adversarial_the_waiting_buffer_cannot_be_jammed,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adversarial_missing_dep_waits_without_effect,
 	                                    setup, teardown),
