@@ -37,7 +37,10 @@ static int write_tree(const char *out, const struct ml_orgtree_shape *shape)
 {
 	struct ml_orgtree t;
 	if (ml_orgtree_make(shape, &t) != 0)
-		return cli_error(_("cannot make the tree: %s"), strerror(errno));
+		return errno == EINVAL
+		           ? cli_error(_("--provinces × --districts × --bases is more than "
+		                         "4,000,000 base units: make the tree smaller"))
+		           : cli_error(_("cannot make the tree: %s"), strerror(errno));
 	size_t count[ML_ORG_GROUP + 1] = {0};
 	for (size_t i = 0; i < t.n; i++)
 		count[t.units[i].kind]++;

@@ -123,8 +123,11 @@ static bool in_range(uint64_t v, uint64_t lo, uint64_t hi)
 int ml_orgtree_make(const struct ml_orgtree_shape *shape, struct ml_orgtree *out)
 {
 	memset(out, 0, sizeof *out);
+	/* at most 4 M base units: 20 M members at 5 each, and sums that fit 32 bits */
+	uint64_t bases = (uint64_t)shape->provinces * shape->districts * shape->bases;
 	if (!in_range(shape->provinces, 1, 100) || !in_range(shape->districts, 1, 1000) ||
-	    (!shape->members && !in_range(shape->bases, 1, 100000)) || shape->members > 20000000) {
+	    (!shape->members && (!in_range(shape->bases, 1, 100000) || bases > 4000000)) ||
+	    shape->members > 20000000) {
 		errno = EINVAL;
 		return -1;
 	}

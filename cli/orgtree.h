@@ -33,7 +33,8 @@ struct ml_orgtree_shape {
 	uint64_t seed;
 	uint32_t provinces; /* 1 to 100 */
 	uint32_t districts; /* per province, 1 to 1000 */
-	uint32_t bases;     /* per district (ignored when members is set), 1 to 100,000 */
+	uint32_t bases;     /* per district (ignored when members is set), 1 to 100,000, and
+	                       at most 4 M base units in all */
 	uint64_t members;   /* when not 0: base units are added to districts in turn until
 	                       their members reach this many (the last one is trimmed) */
 	bool groups;        /* split base units of 30 or more members into groups of about 25 */

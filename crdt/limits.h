@@ -31,6 +31,10 @@
 /* An op whose clock is more than this ahead of the receiver's physical clock is refused
  * (ML_EFUTURE) until that is no longer true; skew up to it is absorbed by the HLC. */
 #define ML_HLC_MAX_DRIFT_MS (60ULL * 60 * 1000)
+/* How far ahead of its own wall clock a node's writes may follow a clock seen in ops it
+ * holds: far below the drift bound, so one fast clock cannot push a network's stamps
+ * towards what honest receivers refuse. */
+#define ML_HLC_ADOPT_MAX_MS (5ULL * 60 * 1000)
 
 /* Most chained ops on each side of an equivocation evidence record. */
 #define ML_EQUIV_MAX_CHAIN ML_BATCH_MAX

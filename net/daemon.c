@@ -216,6 +216,7 @@ static void dial_now(struct dial *dl)
 {
 	struct daemon *d = dl->d;
 	char host[80], port[8];
+	dl->refused = false; /* until this attempt is refused in turn */
 	if (!split_addr(dl->addr, host, sizeof host, port, sizeof port)) {
 		snprintf(dl->last_error, sizeof dl->last_error, "not HOST:PORT");
 		dl->gave_up = true;
@@ -649,10 +650,18 @@ static uint64_t interfaces_fingerprint(void)
 	uint64_t sum = 0;
 	for (int i = 0; i < n; i++) {
 		uint64_t e = basis;
+		/* the name, the family and the address bytes: never padding */
+		const struct sockaddr_in *a4 = &ifs[i].address.address4;
+		const struct sockaddr_in6 *a6 = &ifs[i].address.address6;
+		bool v6 = a4->sin_family == AF_INET6;
 		const unsigned char *parts[] = {(const unsigned char *)ifs[i].name,
-		                                (const unsigned char *)&ifs[i].address};
-		size_t lens[] = {strlen(ifs[i].name), sizeof ifs[i].address};
-		for (size_t k = 0; k < 2; k++)
+		                                v6 ? (const unsigned char *)&a6->sin6_addr
+		                                   : (const unsigned char *)&a4->sin_addr,
+		                                (const unsigned char *)&a4->sin_family};
+		size_t lens[] = {strlen(ifs[i].name),
+		                 v6 ? sizeof a6->sin6_addr : sizeof a4->sin_addr,
+		                 sizeof a4->sin_family};
+		for (size_t k = 0; k < 3; k++)
 			for (size_t j = 0; j < lens[k]; j++)
 				e = (e ^ parts[k][j]) * 1099511628211ULL;
 		sum += e;
@@ -681,8 +690,9 @@ static void watch_interfaces(struct daemon *d, uint64_t now)
 	size_t waiting = 0;
 	for (struct dial *dl = d->dials; dl; dl = dl->next)
 		if (!dl->peer && !dl->resolving && !dl->gave_up) {
+			/* at once, but the backoff keeps growing if the attempt fails (a flapping
+			 * link) */
 			dl->next_ms = now;
-			dl->failures = 0;
 			waiting++;
 		}
 	if (waiting)

@@ -181,20 +181,24 @@ static int author_locked(struct ml_store *s, const struct ml_key *key, const str
 	ml_buf_release(&v);
 	/* The receive rule of the hybrid clock: a new op orders after every op this node holds
 	 * (ops from a device whose clock runs ahead included), so the last writer is the last
-	 * to have seen the others. */
-	sqlite3_stmt *latest = ml__stmt(s, ST_FEED_LATEST_HLC);
-	if (latest) {
-		if (sqlite3_step(latest) == SQLITE_ROW &&
-		    sqlite3_column_type(latest, 0) != SQLITE_NULL) {
-			struct ml_hlc seen = {(uint64_t)sqlite3_column_int64(latest, 0),
-			                      (uint32_t)sqlite3_column_int64(latest, 1)};
-			if (ml_hlc_cmp(seen, clock) > 0)
-				clock = seen;
-		}
-		sqlite3_reset(latest);
-	}
+	 * to have seen the others - up to ML_HLC_ADOPT_MAX_MS ahead of our own clock, so that a
+	 * clock far ahead cannot carry every node's stamps towards the drift bound. */
 	int rc = ML_OK;
-	if (!genesis) {
+	sqlite3_stmt *latest = ml__stmt(s, ST_FEED_LATEST_HLC);
+	int step = latest ? sqlite3_step(latest) : SQLITE_ERROR;
+	if (step == SQLITE_ROW && sqlite3_column_type(latest, 0) != SQLITE_NULL) {
+		struct ml_hlc seen = {(uint64_t)sqlite3_column_int64(latest, 0),
+		                      (uint32_t)sqlite3_column_int64(latest, 1)};
+		if (seen.ms > now_ms + ML_HLC_ADOPT_MAX_MS)
+			seen = (struct ml_hlc){now_ms + ML_HLC_ADOPT_MAX_MS, 0};
+		if (ml_hlc_cmp(seen, clock) > 0)
+			clock = seen;
+	} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = ml__sqlerr(s, "read the clocks of the ops held", err);
+	}
+	if (latest)
+		sqlite3_reset(latest);
+	if (!genesis && rc == ML_OK) {
 		head.feed.unit = *unit;
 		struct feed *f;
 		rc = ml__feed_get(s, &head.feed, false, &f, err);

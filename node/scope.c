@@ -143,6 +143,28 @@ static int add_passed_through(struct ml_store *s, struct ml_scope_set *sc,
 	return rc;
 }
 
+/* For every member now managed in inner[0..n): adds the units of the feeds holding its ops. */
+static int add_transferred_in(struct ml_scope_set *sc, const struct ml_hash *inner, size_t n,
+                              sqlite3_stmt *origins, sqlite3_stmt *feed_unit)
+{
+	int rc = ML_OK;
+	for (size_t i = 0; i < n && rc == ML_OK; i++) {
+		sqlite3_bind_blob(origins, 1, inner[i].b, 32, SQLITE_STATIC);
+		while (rc == ML_OK && sqlite3_step(origins) == SQLITE_ROW) {
+			const uint8_t *keys = sqlite3_column_blob(origins, 0);
+			size_t len = (size_t)sqlite3_column_bytes(origins, 0);
+			for (size_t k = 0; k + 8 <= len && rc == ML_OK; k += 8) {
+				struct ml_hash u;
+				bool added;
+				if (feed_unit_of(feed_unit, (uint64_t)ml_read_op_key(keys + k), &u))
+					rc = add_unit(sc, &u, &added);
+			}
+		}
+		sqlite3_reset(origins);
+	}
+	return rc;
+}
+
 int ml_scope_of_device(struct ml_store *s, const struct ml_pubkey *dev, struct ml_scope_set **out,
                        struct ml_buf *err)
 {
@@ -198,38 +220,23 @@ int ml_scope_of_device(struct ml_store *s, const struct ml_pubkey *dev, struct m
 			}
 		}
 	}
-	/* Members transferred in: the units whose feeds hold their earlier ops. */
-	size_t inside = sc->n;
-	struct ml_hash *inner = inside ? ml_calloc(inside, sizeof *inner) : NULL;
-	if (inside && !inner)
-		rc = ML_ENOMEM;
-	if (inner)
-		memcpy(inner, sc->units, inside * sizeof *inner);
-	for (size_t i = 0; i < inside && rc == ML_OK; i++) {
-		sqlite3_bind_blob(origins, 1, inner[i].b, 32, SQLITE_STATIC);
-		while (rc == ML_OK && sqlite3_step(origins) == SQLITE_ROW) {
-			const uint8_t *keys = sqlite3_column_blob(origins, 0);
-			size_t len = (size_t)sqlite3_column_bytes(origins, 0);
-			for (size_t k = 0; k + 8 <= len && rc == ML_OK; k += 8) {
-				uint64_t op_key = (uint64_t)ml_read_op_key(keys + k);
-				sqlite3_bind_int64(feed_unit, 1, (int64_t)(op_key >> 32));
-				if (sqlite3_step(feed_unit) == SQLITE_ROW &&
-				    sqlite3_column_bytes(feed_unit, 0) == 32) {
-					struct ml_hash u;
-					bool added;
-					memcpy(u.b, sqlite3_column_blob(feed_unit, 0), 32);
-					rc = add_unit(sc, &u, &added);
-				}
-				sqlite3_reset(feed_unit);
-			}
+	/* Members transferred in, and members who passed through: a unit's feeds name their
+	 * earlier ops elsewhere, so those units' feeds must come too - and theirs in turn (a
+	 * member who came from further away), until nothing is added. */
+	struct ml_hash *inner = NULL;
+	for (size_t round = 0, before = 0; rc == ML_OK && sc->n > before && round < 64; round++) {
+		before = sc->n;
+		struct ml_hash *v = ml_realloc(inner, before * sizeof *inner);
+		if (!v) {
+			rc = ML_ENOMEM;
+			break;
 		}
-		sqlite3_reset(origins);
+		inner = v;
+		memcpy(inner, sc->units, before * sizeof *inner);
+		rc = add_transferred_in(sc, inner, before, origins, feed_unit);
+		if (rc == ML_OK)
+			rc = add_passed_through(s, sc, inner, before, feed_unit);
 	}
-	/* Members that passed through: an op inside may depend on the member's earlier ops
-	 * elsewhere though the member is no longer inside (it moved on, or a transfer to us lost
-	 * to another).  Without those feeds what is inside could not be judged. */
-	if (rc == ML_OK && inside)
-		rc = add_passed_through(s, sc, inner, inside, feed_unit);
 	ml_free(inner);
 	/* up: the path to the root of each granted unit */
 	for (size_t i = 0; i < n_roots && rc == ML_OK; i++) {

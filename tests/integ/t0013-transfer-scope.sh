@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# t0013: a member who passed through a commune.  Lê Văn A moves C1 → C2 → C3.
+# t0013: a member who passed through a commune.  Lê Văn A moves C1 → C2 → C3,
+# after Trần Văn B moved C4 → C2 (so C3's past reaches two hops back).
 # C2's feed keeps the op that received the member, and that op names the
 # transfer in C1's feed; so what C2 may read must still include C1's feed
 # after the member left, or a fresh device for C2, restored from its
@@ -14,7 +15,7 @@ must ml nat network create --name "Tổng Liên đoàn Lao động Việt Nam"
 NET=$(ml nat --json network show | jget 'd["network"]')
 must ml nat unit create --parent "$NET" --name "LĐLĐ Hà Nội" --level province
 must ml nat unit create --parent "LĐLĐ Hà Nội" --name "LĐLĐ huyện Gia Lâm" --level district
-for c in "CĐCS Xã Kim Sơn" "CĐCS Xã Phú Thị" "CĐCS Xã Dương Xá"; do
+for c in "CĐCS Xã Kim Sơn" "CĐCS Xã Phú Thị" "CĐCS Xã Dương Xá" "CĐCS Xã Đặng Xá"; do
 	must ml nat unit create --parent "LĐLĐ huyện Gia Lâm" --name "$c" --level base_union
 done
 must ml nat numbers delegate --unit "LĐLĐ Hà Nội" --count 1000
@@ -32,6 +33,12 @@ must ml nat grant "${KEY[c1]}" --unit "CĐCS Xã Kim Sơn" --role officer
 must ml nat grant "${KEY[c2]}" --unit "CĐCS Xã Phú Thị" --role officer
 must ml nat grant "${KEY[c3]}" --unit "CĐCS Xã Dương Xá" --role officer
 
+B=$(ml nat --json member add --unit "CĐCS Xã Đặng Xá" --name "Trần Văn B" --id-number 001090000002 \
+	--join-date 01/01/2020 | jget 'd["member"]')
+must ml nat member submit "$B"
+must ml nat member approve "$B"
+must ml nat member transfer "$B" --to "CĐCS Xã Phú Thị"
+for verb in submit approve receive submit approve; do must ml nat member "$verb" "$B"; done
 M=$(ml nat --json member add --unit "CĐCS Xã Kim Sơn" --name "Lê Văn A" --id-number 001090000001 \
 	--join-date 01/01/2020 | jget 'd["member"]')
 must ml nat member submit "$M"
@@ -56,7 +63,7 @@ restore() {
 }
 check "C2, which the member passed through, restores with nothing waiting" restore c2
 check "C1, where the member began, restores with nothing waiting" restore c1
-check "C3, where the member is, restores with nothing waiting" restore c3
+check "C3, where the member is, restores with nothing waiting (two hops back)" restore c3
 history() {
 	"$ML" --home "$TMP/fresh-c2" --json member history "$M" >"$TMP/h.json" &&
 		[ "$(jget 'sum(1 for h in d["history"] if h["type"] == "member_receive")' <"$TMP/h.json")" -ge 1 ]

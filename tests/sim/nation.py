@@ -119,7 +119,7 @@ class Sim:
     def __init__(self, opts):
         self.opts = opts
         self.rng = random.Random(opts.seed)
-        self.prefix = f"mls{os.getpid() % 100000}"
+        self.prefix = f"mls{os.getpid()}"
         self.namespaces = []
         self.links = []  # (ns_a, if_a, ns_b, if_b, label)
         self.nodes = []
@@ -138,6 +138,16 @@ class Sim:
             self.event_log.flush()
 
     # --- the network --------------------------------------------------------
+    @staticmethod
+    def sweep_stale():
+        """Deletes namespaces left by runs whose process is gone (killed by a test timeout)."""
+        out = run(["ip", "netns", "list"], check=False) or ""
+        for line in out.splitlines():
+            name = line.split()[0] if line.split() else ""
+            m = re.match(r"mls(\d+)-", name)
+            if m and not os.path.exists(f"/proc/{m.group(1)}"):
+                subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+
     def netns(self, suffix):
         ns = f"{self.prefix}-{suffix}"
         run(["ip", "netns", "add", ns])
@@ -254,18 +264,22 @@ class Sim:
     def official(self, node, unit):
         doc = json.loads(node.ml("--json", "member", "list", "--unit", unit, "--state",
                                  "official"))
-        # not those already leaving: a second transfer of the same member races the first
-        # (docs/SCALE.md, "what the simulation found")
+        # not those already leaving: an officer does not start a second transfer
         return [m["id"] for m in doc["members"] if m.get("status") == "active"]
 
     def do_edit(self, c):
         ids = self.official(c, c.unit)
         if not ids:
             return
+        busy = {t["member"] for t in self.transfers}
+        ids = [i for i in ids if i not in busy]
+        if not ids:
+            return
         m = self.rng.choice(ids)
-        c.ml("member", "edit", m, "--phone", f"09{self.rng.randrange(10**8):08d}")
-        c.ml("member", "submit", m)
-        self.events["edits"] += 1
+        # a transfer approved meanwhile may refuse the edit: that is the register working
+        if c.ml("member", "edit", m, "--phone", f"09{self.rng.randrange(10**8):08d}",
+                check=False) is not None and c.ml("member", "submit", m, check=False) is not None:
+            self.events["edits"] += 1
 
     def do_approve(self, d):
         for c in d.children:
@@ -275,7 +289,8 @@ class Sim:
 
     def start_transfer(self, c):
         siblings = [s for s in c.parent.children if s is not c]
-        ids = self.official(c, c.unit)
+        busy = {t["member"] for t in self.transfers}
+        ids = [i for i in self.official(c, c.unit) if i not in busy]
         if not siblings or not ids:
             return
         m, dest = self.rng.choice(ids), self.rng.choice(siblings)
@@ -413,7 +428,10 @@ class Sim:
             last_change = max((ht for ht, h in history if h != history[-1][1]), default=healed)
             # the first poll after the last change
             stable_since = next(ht for ht, h in history if ht > last_change)
-            if t - stable_since >= quiet_needed or t - healed >= o.converge_max - 10:
+            checked_this = getattr(self, "_checked", None) == history[-1][1]
+            if (t - stable_since >= quiet_needed or t - healed >= o.converge_max - 10) and \
+                    not checked_this:
+                self._checked = history[-1][1]
                 expected = [self.scope_hash(n, work) for n in self.nodes]
                 self.checks += 1
                 final = history[-1][1]
@@ -454,6 +472,9 @@ class Sim:
         return per
 
     def cleanup(self):
+        for n in self.nodes:  # all at once, then wait for each
+            if n.proc:
+                n.proc.send_signal(signal.SIGTERM)
         for n in self.nodes:
             try:
                 n.stop()
@@ -509,6 +530,7 @@ def main():
     # a copy of the binary, so a rebuild meanwhile does not pull it from under the run
     os.makedirs(os.path.join(work, "bin"))
     ML = shutil.copy(ML, os.path.join(work, "bin", "memberlog"))
+    Sim.sweep_stale()
     sim = Sim(OPTS)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     ok = False

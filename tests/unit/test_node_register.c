@@ -9,6 +9,7 @@
 #include "crdt/body.h"
 #include "crdt/codec.h"
 #include "crdt/err.h"
+#include "crdt/limits.h"
 #include "crdt/number.h"
 #include "tests/common/world.h"
 
@@ -98,10 +99,12 @@ static void test_register_rebuild_gives_the_same_state_hash(void **state)
 }
 
 /*
- * A device whose clock runs 30 minutes ahead renames a member; another device
+ * A device whose clock runs 3 minutes ahead renames a member; another device
  * receives that op, then renames the member too.  The second name must win:
  * it was written after the first was seen (the hybrid clock's receive rule),
- * whatever the wall clocks said.
+ * whatever the wall clocks said.  A clock 50 minutes ahead (accepted: under
+ * the hour's drift bound) does not carry this node's stamps more than
+ * ML_HLC_ADOPT_MAX_MS ahead of its own clock.
  */
 static void test_register_a_write_orders_after_every_op_it_has_seen(void **state)
 {
@@ -118,7 +121,7 @@ static void test_register_a_write_orders_after_every_op_it_has_seen(void **state
 	OK(ml_bb_finish(&bb, &body));
 	ml_bb_release(&bb);
 	uint64_t wall = fx->w.now;
-	fx->w.now += 30 * 60 * 1000; /* the fast clock */
+	fx->w.now += 3 * 60 * 1000; /* the fast clock */
 	OK(w_forge(&fx->w, fx->officer, &fx->commune, ML_LANE_REG, "member_update", &body, &op));
 	fx->w.now = wall;
 	const uint8_t *p = op.data;
@@ -132,6 +135,21 @@ static void test_register_a_write_orders_after_every_op_it_has_seen(void **state
 	OK(w_edit(&fx->w, other, &fx->commune, &m, "full_name", "Lê Văn Sau", NULL));
 	OK(w_member_text(&fx->w, &m, "full_name", name, sizeof name));
 	assert_string_equal(name, "Lê Văn Sau");
+	/* the far-fast clock */
+	ml_buf_reset(&op);
+	fx->w.now += 50 * 60 * 1000;
+	OK(w_forge(&fx->w, fx->officer, &fx->commune, ML_LANE_REG, "member_update", &body, &op));
+	fx->w.now = wall + 2000;
+	p = op.data;
+	n = op.len;
+	OK(ml_store_ingest(fx->w.s, &p, &n, 1, fx->w.now, &res, &fx->w.err));
+	assert_int_equal(res.applied, 1);
+	size_t before = fx->w.log.len;
+	OK(w_edit(&fx->w, other, &fx->commune, &m, "full_name", "Lê Văn Cuối", NULL));
+	struct ml_op mine;
+	OK(ml_op_parse(fx->w.log.data + before, fx->w.log.len - before, &mine, &fx->w.err));
+	assert_true(mine.hlc.ms <= fx->w.now + ML_HLC_ADOPT_MAX_MS);
+	assert_true(mine.hlc.ms >= fx->w.now);
 	ml_buf_release(&body);
 	ml_buf_release(&op);
 	ml_key_free(other);
