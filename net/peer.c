@@ -397,6 +397,13 @@ static void flush_ops(struct peer *p)
 	p->frame_relayed = 0;
 }
 
+/* Who wrote a feed, as a slot records it. */
+static uint8_t writer_of(const struct peer *p, const struct ml_feed_id *fid)
+{
+	return ml_pubkey_eq(&fid->author, &p->d->key->pk) ? ML_FEED_WRITER_US
+	                                                  : ML_FEED_WRITER_OTHER;
+}
+
 static int add_op(struct peer *p, struct ml_feedmap_slot *slot, const struct ml_replica_op *op)
 {
 	if (ml_buf_add(&p->frame, op->raw, op->len) != ML_OK)
@@ -406,9 +413,7 @@ static int add_op(struct peer *p, struct ml_feedmap_slot *slot, const struct ml_
 		struct ml_feed_id fid;
 		if (ml_replica_feed_id(p->d->s, op->feed, &fid, &p->d->err) != ML_OK)
 			return ML_EIO;
-		slot->writer = memcmp(fid.author.b, p->d->key->pk.b, sizeof fid.author.b)
-		                   ? ML_FEED_WRITER_OTHER
-		                   : ML_FEED_WRITER_US;
+		slot->writer = writer_of(p, &fid);
 	}
 	p->frame_relayed += slot->writer == ML_FEED_WRITER_OTHER;
 	if (p->frame.len >= OPS_FRAME_BYTES)
@@ -427,6 +432,7 @@ static struct ml_feedmap_slot *slot_for(struct peer *p, int64_t feed)
 	    !(slot = ml_feedmap_put(&p->known, feed)))
 		return NULL;
 	slot->in_scope = p->scope && ml_scope_has(p->scope, &fid.unit, fid.lane);
+	slot->writer = writer_of(p, &fid); /* known now: add_op need not look it up again */
 	return slot;
 }
 
