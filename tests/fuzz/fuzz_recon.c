@@ -14,63 +14,24 @@
  *   - when the input is the honest message itself, both sides end done with
  *     the 12 differences.
  *
- * tests/unit/test_net_recon.c builds the same sets and writes the seed
- * corpus (ML_RECON_CORPUS=dir): keep the two in step.  Built with
+ * The sets come from tests/common/recon_sets.c, which
+ * tests/unit/test_net_recon.c also uses to write the seed corpus
+ * (ML_RECON_CORPUS=dir).  Built with
  * -fsanitize=fuzzer when meson's `fuzz` option is on; otherwise linked with
  * replay.c, and `meson test` replays the committed corpus.
  */
 #include "crdt/err.h"
 #include "net/recon.h"
+#include "tests/common/recon_sets.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint64_t fz_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void fz_key(uint64_t *s, uint8_t key[32])
-{
-	for (int w = 0; w < 4; w++) {
-		uint64_t v = fz_next(s);
-		memcpy(key + 8 * w, &v, 8);
-	}
-}
-
 static int key_cmp(const void *x, const void *y)
 {
 	return memcmp(x, y, 32);
-}
-
-/* A: 200 feeds; B: A without 4 of them, 4 heads further on, and 4 feeds A lacks. */
-static void fuzz_sets(struct ml_recon_item a[200], struct ml_recon_item b[204], size_t *nb)
-{
-	uint64_t s = 0x7265636f6eULL;
-	for (size_t i = 0; i < 200; i++) {
-		fz_key(&s, a[i].key);
-		a[i].seq = 1 + fz_next(&s) % 50;
-	}
-	qsort(a, 200, sizeof *a, key_cmp);
-	*nb = 0;
-	for (size_t i = 0; i < 200; i++) {
-		if (i % 50 == 7)
-			continue;
-		b[*nb] = a[i];
-		if (i % 50 == 23)
-			b[*nb].seq += 3;
-		(*nb)++;
-	}
-	for (size_t i = 0; i < 4; i++) {
-		fz_key(&s, b[*nb].key);
-		b[(*nb)++].seq = 1 + fz_next(&s) % 50;
-	}
-	qsort(b, *nb, sizeof *b, key_cmp);
 }
 
 /* The keys one side reported. */
@@ -106,11 +67,11 @@ static void check_once(struct seen *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct ml_recon_item a[200], b[204];
+	static struct ml_recon_item a[RECON_SETS_A], b[RECON_SETS_B_MAX];
 	static size_t nb;
 	static bool ready;
 	if (!ready) {
-		fuzz_sets(a, b, &nb);
+		recon_sets(a, b, &nb);
 		ready = true;
 	}
 	if (size == 0)

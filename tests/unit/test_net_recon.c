@@ -11,6 +11,7 @@
 #include "crdt/alloc.h"
 #include "crdt/err.h"
 #include "net/recon.h"
+#include "tests/common/recon_sets.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -733,48 +734,6 @@ static void test_recon_out_of_memory_leaves_no_trace(void **state)
 
 /* --- the fuzz target's sets and seed corpus ------------------------------------ */
 
-/* The sets of tests/fuzz/fuzz_recon.c, built the same way: keep the two in step. */
-static uint64_t fz_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void fz_key(uint64_t *s, uint8_t key[32])
-{
-	for (int w = 0; w < 4; w++) {
-		uint64_t v = fz_next(s);
-		memcpy(key + 8 * w, &v, 8);
-	}
-}
-
-/* A: 200 feeds; B: A without 4 of them, 4 heads further on, and 4 feeds A lacks. */
-static void fuzz_sets(struct ml_recon_item a[200], struct ml_recon_item b[204], size_t *nb)
-{
-	uint64_t s = 0x7265636f6eULL;
-	for (size_t i = 0; i < 200; i++) {
-		fz_key(&s, a[i].key);
-		a[i].seq = 1 + fz_next(&s) % 50;
-	}
-	qsort(a, 200, sizeof *a, key_cmp);
-	*nb = 0;
-	for (size_t i = 0; i < 200; i++) {
-		if (i % 50 == 7)
-			continue;
-		b[*nb] = a[i];
-		if (i % 50 == 23)
-			b[*nb].seq += 3;
-		(*nb)++;
-	}
-	for (size_t i = 0; i < 4; i++) {
-		fz_key(&s, b[*nb].key);
-		b[(*nb)++].seq = 1 + fz_next(&s) % 50;
-	}
-	qsort(b, *nb, sizeof *b, key_cmp);
-}
-
 static void write_seed(const char *dir, const char *name, uint8_t head, const struct ml_buf *m)
 {
 	char path[4096];
@@ -792,9 +751,9 @@ static void write_seed(const char *dir, const char *name, uint8_t head, const st
 static void test_recon_fuzz_sets(void **state)
 {
 	(void)state;
-	static struct ml_recon_item a[200], b[204];
+	static struct ml_recon_item a[RECON_SETS_A], b[RECON_SETS_B_MAX];
 	size_t nb;
-	fuzz_sets(a, b, &nb);
+	recon_sets(a, b, &nb);
 	const char *dir = getenv("ML_RECON_CORPUS");
 	for (int b_first = 0; b_first < 2; b_first++) {
 		struct ml_recon *ra, *rb;
