@@ -133,3 +133,16 @@ void ml_err_prefix(struct ml_buf *err, const char *fmt, ...)
 	}
 	ml_buf_release(&pre);
 }
+
+size_t ml_varint_encode(uint64_t v, uint8_t out[ML_VARINT_MAX])
+{
+	size_t n = 0;
+	do {
+		out[n] = (uint8_t)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			out[n] |= 0x80;
+		n++;
+	} while (v);
+	return n;
+}

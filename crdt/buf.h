@@ -40,6 +40,12 @@ int ml_buf_reserve(struct ml_buf *b, size_t extra);
 /* Appends n bytes from p; ML_OK or ML_ENOMEM. */
 int ml_buf_add(struct ml_buf *b, const void *p, size_t n);
 
+/* The longest unsigned LEB128 varint: a uint64_t in 7-bit groups. */
+#define ML_VARINT_MAX 10
+
+/* Writes v as an unsigned LEB128 varint, shortest form, into out; returns its length (1-10). */
+size_t ml_varint_encode(uint64_t v, uint8_t out[ML_VARINT_MAX]);
+
 /* Appends printf-formatted text; ML_OK or ML_ENOMEM. */
 int ml_buf_addf(struct ml_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -129,16 +129,8 @@ int ml_frontier_copy(struct ml_frontier *dst, const struct ml_frontier *src)
 
 static int put_varint(struct ml_buf *out, uint64_t v)
 {
-	uint8_t b[10];
-	size_t n = 0;
-	do {
-		b[n] = (uint8_t)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			b[n] |= 0x80;
-		n++;
-	} while (v);
-	return ml_buf_add(out, b, n);
+	uint8_t b[ML_VARINT_MAX];
+	return ml_buf_add(out, b, ml_varint_encode(v, b));
 }
 
 static bool get_varint(const uint8_t *p, size_t len, size_t *off, uint64_t *v)

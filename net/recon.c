@@ -81,6 +81,7 @@
 #include "recon.h"
 
 #include "crdt/alloc.h"
+#include "crdt/buf.h"
 #include "crdt/codec.h"
 #include "crdt/err.h"
 
@@ -533,16 +534,8 @@ static void put_u8(struct wr *w, uint8_t v)
 
 static void put_varint(struct wr *w, uint64_t v)
 {
-	uint8_t b[10];
-	size_t n = 0;
-	do {
-		b[n] = (uint8_t)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			b[n] |= 0x80;
-		n++;
-	} while (v);
-	put(w, b, n);
+	uint8_t b[ML_VARINT_MAX];
+	put(w, b, ml_varint_encode(v, b));
 }
 
 static void put_bound(struct wr *w, const struct bound *b)
