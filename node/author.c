@@ -9,6 +9,7 @@
  * the author's units).
  */
 #include "author.h"
+#include "opindex.h"
 
 #include "view.h"
 
@@ -38,17 +39,8 @@ struct deps {
 
 static int64_t key_of(struct ml_store *s, const struct ml_hash *id)
 {
-	sqlite3_stmt *st = ml__stmt(s, ST_OP_BY_IDP);
-	if (!st)
-		return -1;
-	int64_t idp, key = -1;
-	memcpy(&idp, id->b, 8);
-	sqlite3_bind_int64(st, 1, idp);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if (memcmp(sqlite3_column_blob(st, 2), id->b, 32) == 0)
-			key = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return key;
+	int64_t key;
+	return ml__opindex_find(s, id, &key, NULL, NULL) == ML_OK ? key : -1;
 }
 
 /* Adds the head of feed number `feed` as a dep, unless the past already reaches seq `need`. */

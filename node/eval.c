@@ -8,6 +8,7 @@
  * Every rejection carries "ML_EXXX: sentence" as its reason.
  */
 #include "cache.h"
+#include "opindex.h"
 #include "view.h"
 
 #include "crdt/alloc.h"
@@ -64,28 +65,6 @@ static int op_past(struct ml_store *s, int64_t key, int64_t *past, struct ml_buf
 	return ML_OK;
 }
 
-static int find_key(struct ml_store *s, const struct ml_hash *id, int64_t *key, struct ml_buf *err)
-{
-	sqlite3_stmt *st = ml__stmt(s, ST_OP_BY_IDP);
-	if (!st)
-		return ml__sqlerr(s, "find op", err);
-	int64_t idp;
-	memcpy(&idp, id->b, 8);
-	sqlite3_bind_int64(st, 1, idp);
-	int q, rc = ML_ENOTFOUND;
-	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
-		if (memcmp(sqlite3_column_blob(st, 2), id->b, 32) == 0) {
-			*key = sqlite3_column_int64(st, 0);
-			rc = ML_OK;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	if (q != SQLITE_ROW && q != SQLITE_DONE)
-		return ml__sqlerr(s, "find op", err);
-	return rc;
-}
-
 /* The past of j's op: its prev's past, plus each dep and the dep's past. */
 static int compute_past(struct judge *j, int64_t prev_past, struct ml_buf *err)
 {
@@ -107,7 +86,7 @@ static int compute_past(struct judge *j, int64_t prev_past, struct ml_buf *err)
 	for (size_t d = 0; d < j->op->ndeps; d++) {
 		struct ml_hash dep = ml_op_dep(j->op, d);
 		int64_t dkey = 0, dpast = 0;
-		if ((rc = find_key(s, &dep, &dkey, err)) == ML_ENOTFOUND) {
+		if ((rc = ml__opindex_find(s, &dep, &dkey, NULL, err)) == ML_ENOTFOUND) {
 			/* Judged deps are in ops; the only others are at forked positions. */
 			j->past_id = past;
 			return ML_EFORK;
@@ -389,14 +368,14 @@ static int record(struct judge *j, int status, struct ml_buf *err)
 	if (j->has_target)
 		sqlite3_bind_blob(st, 8, j->target.b, 32, SQLITE_STATIC);
 	if (insert) {
-		int64_t idp;
-		memcpy(&idp, fr->id.b, 8);
-		sqlite3_bind_int64(st, 9, idp);
-		sqlite3_bind_blob(st, 10, fr->id.b, 32, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 11, fr->raw, (int)fr->len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 9, fr->id.b, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 10, fr->raw, (int)fr->len, SQLITE_STATIC);
 		fr->stored = true;
 	}
-	return ml__exec(s, st, "record verdict", err);
+	int rc = ml__exec(s, st, "record verdict", err);
+	if (rc == ML_OK && insert)
+		rc = ml__opindex_add(s, &fr->id, j->key, err);
+	return rc;
 }
 
 int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t prev_past,

@@ -20,6 +20,7 @@
  *   5. write feed heads back and commit.
  */
 #include "cache.h"
+#include "opindex.h"
 
 #include "crdt/alloc.h"
 #include "crdt/equiv.h"
@@ -79,15 +80,6 @@ static void parse_all(struct item *items, size_t n)
 		pthread_join(t, NULL);
 }
 
-/* --- helpers ------------------------------------------------------------- */
-
-static int64_t idp_of(const struct ml_hash *id)
-{
-	int64_t v;
-	memcpy(&v, id->b, 8);
-	return v;
-}
-
 /* --- fresh ops: authentic, in memory until judged ------------------------ */
 
 struct fresh *ml__fresh_at(struct ml_store *s, int64_t key)
@@ -137,11 +129,12 @@ static int fresh_store(struct ml_store *s, struct ml_buf *err)
 		if (!st)
 			return ml__sqlerr(s, "store op", err);
 		sqlite3_bind_int64(st, 1, f->key);
-		sqlite3_bind_int64(st, 2, idp_of(&f->id));
-		sqlite3_bind_blob(st, 3, f->id.b, 32, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, OP_WAITING);
-		sqlite3_bind_blob(st, 5, f->raw, (int)f->len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, f->id.b, 32, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, OP_WAITING);
+		sqlite3_bind_blob(st, 4, f->raw, (int)f->len, SQLITE_STATIC);
 		rc = ml__exec(s, st, "store op", err);
+		if (rc == ML_OK)
+			rc = ml__opindex_add(s, &f->id, f->key, err);
 		f->stored = true;
 	}
 	return rc;
@@ -164,23 +157,7 @@ static int find_op(struct ml_store *s, const struct ml_hash *id, int64_t *key, i
 		*status = OP_WAITING;
 		return ML_OK;
 	}
-	sqlite3_stmt *st = ml__stmt(s, ST_OP_BY_IDP);
-	if (!st)
-		return ml__sqlerr(s, "find op", err);
-	sqlite3_bind_int64(st, 1, idp_of(id));
-	int rc, found = ML_ENOTFOUND;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (memcmp(sqlite3_column_blob(st, 2), id->b, 32) == 0) {
-			*key = sqlite3_column_int64(st, 0);
-			*status = sqlite3_column_int(st, 1);
-			found = ML_OK;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ml__sqlerr(s, "find op", err);
-	return found;
+	return ml__opindex_find(s, id, key, status, err);
 }
 
 /* Finds id in `pending` or `forks` (by_fork): ML_OK, ML_ENOTFOUND, ML_ESTORE. */
@@ -427,8 +404,6 @@ static int gather(struct ml_store *s, struct feed *f, struct item *items, size_t
 	}
 	return ML_OK;
 }
-
-static int64_t idp_of(const struct ml_hash *id);
 
 /* Makes candidate c an authentic op of f, waiting to be judged (written when judged). */
 static int promote(struct ml_store *s, struct feed *f, struct cand *c, struct item *items,
@@ -1082,6 +1057,8 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 		rc = ml__feeds_flush(s, err);
 	if (rc == ML_OK)
 		rc = save_counters(s, err);
+	if (rc == ML_OK)
+		rc = ml__opindex_settle(s, err);
 	if (rc == ML_OK)
 		rc = ml__commit(s, err);
 	if (rc != ML_OK) {

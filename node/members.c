@@ -503,19 +503,11 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	int rc;
 	bool creates = ml_optype_info(j->type)->flags & ML_OTF_CREATES;
 	if (creates) {
+		/* The row is inserted whole once the record is folded, below. */
 		ml__member_ctx_release(m);
 		memset(m, 0, sizeof *m);
 		m->id = j->op->id;
 		m->created = (struct pos){j->feed, j->seq};
-		sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_INSERT);
-		if (!st)
-			return ml__sqlerr(s, "record member", err);
-		sqlite3_bind_blob(st, 1, m->id.b, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)j->feed);
-		sqlite3_bind_int64(st, 3, (int64_t)j->seq);
-		if ((rc = ml__exec(s, st, "record member", err)) != ML_OK)
-			return rc;
-		m->rid = sqlite3_last_insert_rowid(s->db);
 	}
 	if ((rc = append_op(m, j->op, (struct pos){j->feed, j->seq})) != ML_OK)
 		return rc == ML_ESTORE ? ml_errf(err, rc, "a judged op no longer parses") : rc;
@@ -553,10 +545,14 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		transfers |= m->e[i].type == ML_OT_MEMBER_TRANSFER;
 
 	const char *state = ml_record_state_name(v.state);
-	bool indexed_same = ml_hash_eq(&v.unit, &m->unit) && strcmp(state, m->state) == 0 &&
-	                    strcmp(idnum, m->id_number) == 0 && v.has_number == m->has_number &&
-	                    (!v.has_number || memcmp(v.number, m->number, 12) == 0);
-	sqlite3_stmt *st = ml__stmt(s, indexed_same ? ST_MEMBER_UPDATE_DATA : ST_MEMBER_UPDATE);
+	unsigned changed = 0;
+	if (!ml_hash_eq(&v.unit, &m->unit) || strcmp(state, m->state) != 0)
+		changed |= ML_MSET_UNIT;
+	if (strcmp(idnum, m->id_number) != 0)
+		changed |= ML_MSET_ID_NUMBER;
+	if (v.has_number != m->has_number || (v.has_number && memcmp(v.number, m->number, 12) != 0))
+		changed |= ML_MSET_NUMBER;
+	sqlite3_stmt *st = ml__stmt(s, creates ? ST_MEMBER_INSERT : ST_MEMBER_UPDATE + changed);
 	if (rc == ML_OK && !st)
 		rc = ml__sqlerr(s, "update member", err);
 	if (rc == ML_OK) {
@@ -583,7 +579,14 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 			sqlite3_bind_blob(st, 15, v.draft.data, (int)v.draft.len, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 16, keys, (int)(8 * m->n), SQLITE_STATIC);
 		sqlite3_bind_int(st, 17, (int)v.n_conflicts);
-		rc = ml__exec(s, st, "update member", err);
+		if (creates) {
+			sqlite3_bind_blob(st, 18, m->id.b, 32, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 19, (int64_t)j->feed);
+			sqlite3_bind_int64(st, 20, (int64_t)j->seq);
+		}
+		rc = ml__exec(s, st, creates ? "record member" : "update member", err);
+		if (rc == ML_OK && creates)
+			m->rid = sqlite3_last_insert_rowid(s->db);
 	}
 	/* The search index follows the folded name. */
 	if (rc == ML_OK && strcmp(m->name_fold, ml_buf_str(&fold)) != 0) {

@@ -58,7 +58,11 @@ enum stmt_id {
 	ST_PENDING_DEL_ROW,
 	ST_FEED_INSERT,
 	ST_FEED_UPDATE,
-	ST_OP_BY_IDP,
+	ST_OPID_ADD,
+	ST_OPID_FIND,
+	ST_OPID_RECENT,
+	ST_OPID_MERGE,
+	ST_OPID_CLEAR,
 	ST_OP_BY_KEY,
 	ST_OP_INSERT,
 	ST_OP_INSERT_JUDGED,
@@ -101,8 +105,9 @@ enum stmt_id {
 	ST_RANGES_BY,
 	ST_MEMBER_GET,
 	ST_MEMBER_INSERT,
+	/* ST_MEMBER_UPDATE + a mask of ML_MSET_* (store.c builds the eight) */
 	ST_MEMBER_UPDATE,
-	ST_MEMBER_UPDATE_DATA,
+	ST_MEMBER_UPDATE_LAST = ST_MEMBER_UPDATE + 7,
 	ST_MEMBER_BY_IDNUM,
 	ST_MEMBER_BY_NUMBER,
 	ST_SEARCH_ADD,
@@ -122,6 +127,18 @@ enum stmt_id {
 	ST_PHOTO_UNITS,
 	ST_PHOTO_UNHELD,
 	ST_COUNT
+};
+
+/*
+ * Which indexed column groups of a member row an update writes.  SQLite
+ * rewrites an index entry whenever its column is assigned, even to the same
+ * value, and the ID-number index is keyed at random: leaving unchanged groups
+ * out of the SET list keeps an update to the row's own page.
+ */
+enum {
+	ML_MSET_UNIT = 1,      /* unit, state (members_unit) */
+	ML_MSET_ID_NUMBER = 2, /* id_number (members_id_number) */
+	ML_MSET_NUMBER = 4,    /* number (members_number) */
 };
 
 /* A revocation that took effect: per-feed cuts, 0 for feeds not listed. */
@@ -145,6 +162,7 @@ struct ml_store {
 	int64_t next_eval;
 	int64_t waiting;     /* candidates in pending, and authentic ops not yet judged */
 	int64_t max_waiting; /* ML_STORE_MAX_WAITING unless set */
+	int64_t index_merge; /* opindex.c's merge size if set, else 0 */
 	/* The first internal error (ML_ENOMEM, ML_ESTORE) met where the judge reads
 	 * through a cache that cannot report one; the transaction then fails rather
 	 * than turn the error into a verdict. */
@@ -169,9 +187,10 @@ struct ml_store {
 	} * cands;
 	size_t n_cands, cap_cands;
 
-	struct ml_cache *cache; /* cache.h */
-	int txn_depth;          /* ml__begin nesting; 0 outside a transaction */
-	int64_t data_version;   /* PRAGMA data_version at the last transaction */
+	struct ml_cache *cache;     /* cache.h */
+	struct ml_opindex *opindex; /* opindex.h */
+	int txn_depth;              /* ml__begin nesting; 0 outside a transaction */
+	int64_t data_version;       /* PRAGMA data_version at the last transaction */
 
 	/*
 	 * Ops authenticated in the running transaction, not yet in the ops table:

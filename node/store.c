@@ -7,6 +7,7 @@
  * forgotten on ROLLBACK, so memory and file never disagree.
  */
 #include "cache.h"
+#include "opindex.h"
 
 #include "crdt/alloc.h"
 #include "crdt/err.h"
@@ -16,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION "1"
+#define SCHEMA_VERSION "2" /* 2: ops found by id through op_ids (opindex.c) */
 
 static const char schema_sql[] =
     "PRAGMA journal_mode=WAL;"
@@ -29,10 +30,13 @@ static const char schema_sql[] =
     " fork_seq INTEGER NOT NULL,"
     " UNIQUE (author, unit, lane));"
     "CREATE TABLE IF NOT EXISTS ops ("
-    " key INTEGER PRIMARY KEY, idp INTEGER NOT NULL, id BLOB NOT NULL,"
+    " key INTEGER PRIMARY KEY, id BLOB NOT NULL,"
     " status INTEGER NOT NULL, code INTEGER, reason TEXT, eval INTEGER, past INTEGER,"
     " type INTEGER, target BLOB, raw BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS ops_idp ON ops (idp);"
+    /* finding an op by id: opindex.c */
+    "CREATE TABLE IF NOT EXISTS op_ids (idp INTEGER NOT NULL, key INTEGER NOT NULL,"
+    " PRIMARY KEY (idp, key)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS op_ids_new (idp INTEGER NOT NULL, key INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS ops_target ON ops (target) WHERE target IS NOT NULL;"
     /* sync sends ops in evaluation order (a causal order) */
     "CREATE INDEX IF NOT EXISTS ops_eval ON ops (eval) WHERE eval IS NOT NULL;"
@@ -117,13 +121,19 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" judged_past, fork_seq) VALUES (?1, ?2, ?3, 0, 0, 0, 0, 0)",
 	[ST_FEED_UPDATE] = "UPDATE feeds SET auth_seq = ?2, auth_id = ?3, auth_ms = ?4, auth_c = ?5,"
 		" pending = ?6, judged_seq = ?7, fork_seq = ?8, judged_past = ?9 WHERE id = ?1",
-	[ST_OP_BY_IDP] = "SELECT key, status, id FROM ops WHERE idp = ?1",
+	[ST_OPID_ADD] = "INSERT INTO op_ids_new (idp, key) VALUES (?1, ?2)",
+	[ST_OPID_FIND] = "SELECT o.key, o.status, o.id FROM op_ids i JOIN ops o ON o.key = i.key"
+		" WHERE i.idp = ?1",
+	[ST_OPID_RECENT] = "SELECT idp, key FROM op_ids_new",
+	[ST_OPID_MERGE] = "INSERT OR IGNORE INTO op_ids (idp, key)"
+		" SELECT idp, key FROM op_ids_new ORDER BY idp, key",
+	[ST_OPID_CLEAR] = "DELETE FROM op_ids_new",
 	[ST_OP_BY_KEY] = "SELECT id, status, raw, past, code FROM ops WHERE key = ?1",
-	[ST_OP_INSERT] = "INSERT INTO ops (key, idp, id, status, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_OP_INSERT] = "INSERT INTO ops (key, id, status, raw) VALUES (?1, ?2, ?3, ?4)",
 	[ST_OP_DEL_FROM] = "DELETE FROM ops WHERE key >= ?1 AND key <= ?2",
 	[ST_OP_SET_STATUS] = "UPDATE ops SET status = ?2, code = ?3, reason = ?4 WHERE key = ?1",
-	[ST_OP_INSERT_JUDGED] = "INSERT INTO ops (key, idp, id, status, code, reason, eval, past, type,"
-		" target, raw) VALUES (?1, ?9, ?10, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?11)",
+	[ST_OP_INSERT_JUDGED] = "INSERT INTO ops (key, id, status, code, reason, eval, past, type,"
+		" target, raw) VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10)",
 	[ST_OP_JUDGE] = "UPDATE ops SET status = ?2, code = ?3, reason = ?4, eval = ?5, past = ?6,"
 		" type = ?7, target = ?8 WHERE key = ?1",
 	[ST_OP_RANGE] = "SELECT key, id, status, raw FROM ops WHERE key > ?1 AND key <= ?2 ORDER BY key",
@@ -180,18 +190,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_RANGES_BY] = "SELECT start, count, feed, seq, op, stamp FROM ranges WHERE by_unit = ?1",
 	[ST_MEMBER_GET] = "SELECT rid, created_feed, created_seq, has_transfers, ops, name_fold,"
 		" number, id_number, n_conflicts, unit, state FROM members WHERE id = ?1",
-	[ST_MEMBER_INSERT] = "INSERT INTO members (id, created_feed, created_seq, has_transfers)"
-		" VALUES (?1, ?2, ?3, 0)",
-	[ST_MEMBER_UPDATE] = "UPDATE members SET unit = ?2, create_unit = ?3, state = ?4, status = ?5,"
-		" number = ?6, full_name = ?7, id_number = ?8, name_fold = ?9, first_approval_ms = ?10,"
-		" pending = ?11, origin = ?12, has_transfers = ?13, official = ?14, draft = ?15,"
-		" ops = ?16, n_conflicts = ?17 WHERE rid = ?1",
-	/* The same without the indexed columns (unit, state, number, id_number), so
-	 * that SQLite leaves the indexes alone when they did not change. */
-	[ST_MEMBER_UPDATE_DATA] = "UPDATE members SET create_unit = ?3, status = ?5,"
-		" full_name = ?7, name_fold = ?9, first_approval_ms = ?10,"
-		" pending = ?11, origin = ?12, has_transfers = ?13, official = ?14, draft = ?15,"
-		" ops = ?16, n_conflicts = ?17 WHERE rid = ?1",
+	/* Parameters as in the updates (member_update_sql); ?1, the rid, is the new row's. */
+	[ST_MEMBER_INSERT] = "INSERT INTO members (unit, create_unit, state, status, number,"
+		" full_name, id_number, name_fold, first_approval_ms, pending, origin, has_transfers,"
+		" official, draft, ops, n_conflicts, id, created_feed, created_seq) VALUES (?2, ?3,"
+		" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[ST_MEMBER_BY_IDNUM] = "SELECT id FROM members WHERE id_number = ?1 AND id != ?2",
 	[ST_MEMBER_BY_NUMBER] = "SELECT id FROM members WHERE number = ?1 AND id != ?2",
 	[ST_SEARCH_ADD] = "INSERT INTO member_search (rowid, name_fold) VALUES (?1, ?2)",
@@ -218,11 +221,36 @@ static const char *const stmt_sql[ST_COUNT] = {
 };
 /* clang-format on */
 
+/*
+ * The member update that writes the indexed column groups in mask (ML_MSET_*)
+ * and every other column.  Parameters: ?1 rid, ?2 unit, ?3 create_unit, ?4 state,
+ * ?5 status, ?6 number, ?7 full_name, ?8 id_number, ?9 name_fold,
+ * ?10 first_approval_ms, ?11 pending, ?12 origin, ?13 has_transfers,
+ * ?14 official, ?15 draft, ?16 ops, ?17 n_conflicts.
+ */
+static void member_update_sql(unsigned mask, char *out, size_t cap)
+{
+	snprintf(out, cap,
+	         "UPDATE members SET create_unit = ?3, status = ?5, full_name = ?7,"
+	         " name_fold = ?9, first_approval_ms = ?10, pending = ?11, origin = ?12,"
+	         " has_transfers = ?13, official = ?14, draft = ?15, ops = ?16,"
+	         " n_conflicts = ?17%s%s%s WHERE rid = ?1",
+	         mask & ML_MSET_UNIT ? ", unit = ?2, state = ?4" : "",
+	         mask & ML_MSET_ID_NUMBER ? ", id_number = ?8" : "",
+	         mask & ML_MSET_NUMBER ? ", number = ?6" : "");
+}
+
 sqlite3_stmt *ml__stmt(struct ml_store *s, enum stmt_id id)
 {
 	if (!s->st[id]) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-		                       &s->st[id], NULL) != SQLITE_OK)
+		char built[512];
+		const char *sql = stmt_sql[id];
+		if (id >= ST_MEMBER_UPDATE && id <= ST_MEMBER_UPDATE_LAST) {
+			member_update_sql((unsigned)(id - ST_MEMBER_UPDATE), built, sizeof built);
+			sql = built;
+		}
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
+		                       NULL) != SQLITE_OK)
 			return NULL;
 	} else {
 		sqlite3_reset(s->st[id]);
@@ -469,6 +497,7 @@ int ml__begin(struct ml_store *s, struct ml_buf *err)
 		ml__feeds_forget(s);
 		ml__cache_clear(s);
 		ml__frontiers_forget(s);
+		ml__opindex_forget(s);
 		rc = load_meta(s, err);
 		s->data_version = v;
 	}
@@ -495,6 +524,7 @@ void ml__rollback(struct ml_store *s)
 	ml__feeds_forget(s);
 	ml__cache_clear(s);
 	ml__frontiers_forget(s);
+	ml__opindex_forget(s);
 	s->need_rebuild = false;
 	s->rebuilding = false;
 	s->fault = ML_OK;
@@ -651,7 +681,15 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	char *msg = NULL;
 	int rc = sqlite3_exec(s->db,
 	                      "PRAGMA cache_size=-65536;"
-	                      "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;",
+	                      "PRAGMA temp_store=MEMORY;"
+	                      /* A checkpoint writes each page once however often the WAL
+	                       * holds it: at 50,000 pages (200 MB) hot member and index pages
+	                       * are copied back about five times less often than at 10,000
+	                       * (ingest +10 %, BENCHMARKS.md).  The WAL file is kept at up to
+	                       * 256 MB rather than cut back after each checkpoint: cutting it
+	                       * to 64 MB and growing it again cost the whole gain. */
+	                      "PRAGMA wal_autocheckpoint=50000;"
+	                      "PRAGMA journal_size_limit=268435456;",
 	                      NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg);
@@ -667,8 +705,9 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 		rc = ml__meta_set(s, "schema", SCHEMA_VERSION, 1, err);
 	} else if (v.len != 1 || v.data[0] != SCHEMA_VERSION[0]) {
 		rc = ml_errf(err, ML_ESTORE,
-		             "store '%s' has schema version %.*s; this build reads %s", path,
-		             (int)v.len, (const char *)v.data, SCHEMA_VERSION);
+		             "store '%s' has schema version %.*s; this build reads %s: export a"
+		             " bundle with the build that made it and import it into a new store",
+		             path, (int)v.len, (const char *)v.data, SCHEMA_VERSION);
 	}
 	ml_buf_release(&v);
 	if (rc == ML_OK)
@@ -695,6 +734,7 @@ void ml_store_close(struct ml_store *s)
 	ml__revs_release(s);
 	ml__cache_clear(s);
 	ml_free(s->cache);
+	ml__opindex_release(s);
 	for (size_t i = 0; i < sizeof s->fc / sizeof s->fc[0]; i++)
 		ml_frontier_release(&s->fc[i].f);
 	ml_free(s->cands);
@@ -714,6 +754,11 @@ int64_t ml_store_waiting(const struct ml_store *s)
 void ml_store_set_max_waiting(struct ml_store *s, int64_t n)
 {
 	s->max_waiting = n > 0 ? n : ML_STORE_MAX_WAITING;
+}
+
+void ml_store_set_index_merge(struct ml_store *s, int64_t n)
+{
+	s->index_merge = n > 0 ? n : 0;
 }
 
 bool ml_store_network(const struct ml_store *s, struct ml_hash *net)

@@ -104,4 +104,8 @@ int64_t ml_store_waiting(const struct ml_store *s);
 /* Sets that bound for this open store (n <= 0: the default).  Never fails. */
 void ml_store_set_max_waiting(struct ml_store *s, int64_t n);
 
+/* Merges the op-id index's recent entries once they number at least n (n <= 0: the default,
+ * which adapts to the store's size), for tests that must cross merges.  Never fails. */
+void ml_store_set_index_merge(struct ml_store *s, int64_t n);
+
 #endif

@@ -554,8 +554,11 @@ static double op_ms(sqlite3 *db, const uint8_t id[32])
 	int64_t idp;
 	memcpy(&idp, id, 8);
 	double ms = 0;
-	if (sqlite3_prepare_v2(db, "SELECT raw FROM ops WHERE idp = ?1 AND id = ?2", -1, &st,
-	                       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT raw FROM ops WHERE key IN (SELECT key FROM op_ids WHERE idp = ?1"
+	        " UNION ALL SELECT key FROM op_ids_new WHERE idp = ?1) AND id = ?2",
+	        -1, &st, NULL) != SQLITE_OK)
 		fail("%s", sqlite3_errmsg(db));
 	sqlite3_bind_int64(st, 1, idp);
 	sqlite3_bind_blob(st, 2, id, 32, SQLITE_STATIC);

@@ -226,6 +226,61 @@ static void assert_rebuild_agrees(struct fx *fx)
 	assert_memory_equal(before.b, after.b, 32);
 }
 
+/*
+ * Ops are found by id through a recent part and a merged part (opindex.c):
+ * with merges every few ops, and a second handle on the same file writing
+ * too (a command beside `serve`), every approval still finds the draft it
+ * names, every op row is indexed exactly once, and a write that rolls back
+ * leaves nothing behind in either part.
+ */
+static void test_register_ops_stay_findable_across_index_merges(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_store *first = fx->w.s, *second;
+	char path[256];
+	snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
+	OK(ml_store_open(path, 0, &second, &fx->w.err));
+	ml_store_set_index_merge(first, 5);
+	ml_store_set_index_merge(second, 5);
+	struct ml_hash last;
+	for (int i = 0; i < 24; i++) {
+		char name[64], idnum[16], num[13];
+		snprintf(name, sizeof name, "Nguyễn Thị Thu %d", i);
+		snprintf(idnum, sizeof idnum, "0010%08d", i);
+		ml_number_format(1000000 + (uint64_t)i, num);
+		fx->w.s = i % 3 == 2 ? second : first;
+		OK(w_member(&fx->w, fx->officer, &fx->commune, name, idnum, &last));
+		fx->w.s = i % 4 == 1 ? second : first;
+		OK(w_decide(&fx->w, fx->officer, &fx->commune, "member_submit", &last, &last, 1,
+		            NULL, NULL));
+		fx->w.s = i % 2 ? second : first;
+		OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &last, &last, 1,
+		            num, NULL));
+	}
+	fx->w.s = first;
+	long ops = w_count(&fx->w, "SELECT count(*) FROM ops");
+	/* Approving again with a number already given fails whole and rolls back. */
+	char again[13];
+	ml_number_format(1000000, again);
+	assert_int_not_equal(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &last,
+	                              &last, 1, again, NULL),
+	                     ML_OK);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM ops"), ops);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members WHERE state = 'official'"),
+	                 24);
+	assert_true(w_count(&fx->w, "SELECT count(*) FROM op_ids") > 0);
+	assert_true(w_count(&fx->w, "SELECT count(*) FROM op_ids_new") < 5 + 8);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM (SELECT key FROM op_ids UNION ALL"
+	                                 " SELECT key FROM op_ids_new)"),
+	                 ops);
+	assert_int_equal(w_count(&fx->w,
+	                         "SELECT count(*) FROM ops WHERE key NOT IN (SELECT key FROM"
+	                         " op_ids UNION SELECT key FROM op_ids_new)"),
+	                 0);
+	ml_store_close(second);
+	assert_rebuild_agrees(fx);
+}
+
 /* Transfer + receive moves a subtree; authority follows the new parent. */
 static void test_register_unit_move_changes_parent_and_authority(void **state)
 {
@@ -563,6 +618,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_register_duplicates_flagged_then_resolved, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_register_number_given_twice_is_a_recorded_conflict,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_ops_stay_findable_across_index_merges,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_allocation_failures_roll_back_cleanly,
 	                                    setup, teardown),

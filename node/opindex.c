@@ -1,0 +1,237 @@
+/*
+ * opindex.c - finding an authentic op by its id (see opindex.h).
+ *
+ * Ids are hashes, so an index on them is written at random: with one entry
+ * per op, every op of a 256-op transaction dirtied its own index page, which
+ * was 40 % of all pages a realistic ingest wrote to the WAL.  Entries now go
+ * first to op_ids_new, a table appended in arrival order (a page per ~200
+ * ops), and to an in-memory table that answers lookups for them.  When
+ * op_ids_new holds more than a sixteenth of the merged index, it is merged
+ * into op_ids (idp, key) in one sorted pass, which writes each page of the
+ * merged index at most once for thousands of entries.
+ *
+ * Entries are hints: a lookup reads the op row they point to and compares the
+ * whole id, so an entry left behind by an op that moved to `forks` (or whose
+ * key was reused) is harmless and never needs deleting.
+ */
+#include "opindex.h"
+
+#include "crdt/alloc.h"
+#include "crdt/err.h"
+
+#include <string.h>
+
+/* Merge when the recent log holds this many entries, or a sixteenth of the merged index. */
+#define MERGE_MIN    32768
+#define MERGE_MAX    (1 << 20) /* bounds the in-memory table near 32 MB */
+#define MERGE_FACTOR 16
+
+struct ml_opindex {
+	struct slot {
+		int64_t idp;
+		int64_t key; /* 0: empty (a key's seq is never 0) */
+	} * slots;
+	size_t cap, n;  /* cap: 0 or a power of two, at least 2n */
+	int64_t merged; /* entries in op_ids */
+	bool loaded;
+};
+
+static int64_t idp_of(const struct ml_hash *id)
+{
+	int64_t v;
+	memcpy(&v, id->b, 8);
+	return v;
+}
+
+static size_t slot_of(int64_t idp, size_t cap)
+{
+	/* idp is already uniformly distributed: it is the start of a hash. */
+	return (size_t)((uint64_t)idp & (cap - 1));
+}
+
+static int table_put(struct ml_opindex *x, int64_t idp, int64_t key)
+{
+	if (2 * (x->n + 1) > x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 4096;
+		struct slot *v = ml_calloc(cap, sizeof *v);
+		if (!v)
+			return ML_ENOMEM;
+		for (size_t i = 0; i < x->cap; i++) {
+			if (!x->slots[i].key)
+				continue;
+			size_t j = slot_of(x->slots[i].idp, cap);
+			while (v[j].key)
+				j = (j + 1) & (cap - 1);
+			v[j] = x->slots[i];
+		}
+		ml_free(x->slots);
+		x->slots = v;
+		x->cap = cap;
+	}
+	size_t j = slot_of(idp, x->cap);
+	while (x->slots[j].key)
+		j = (j + 1) & (x->cap - 1);
+	x->slots[j] = (struct slot){idp, key};
+	x->n++;
+	return ML_OK;
+}
+
+static void table_clear(struct ml_opindex *x)
+{
+	if (x->n)
+		memset(x->slots, 0, x->cap * sizeof *x->slots);
+	x->n = 0;
+}
+
+void ml__opindex_forget(struct ml_store *s)
+{
+	if (s->opindex)
+		s->opindex->loaded = false;
+}
+
+void ml__opindex_release(struct ml_store *s)
+{
+	if (s->opindex) {
+		ml_free(s->opindex->slots);
+		ml_free(s->opindex);
+		s->opindex = NULL;
+	}
+}
+
+/* Loads the recent log into memory and reads the merged count, once per forget. */
+static int load(struct ml_store *s, struct ml_buf *err)
+{
+	if (!s->opindex && !(s->opindex = ml_calloc(1, sizeof *s->opindex)))
+		return ML_ENOMEM;
+	struct ml_opindex *x = s->opindex;
+	if (x->loaded)
+		return ML_OK;
+	table_clear(x);
+	x->merged = 0;
+	struct ml_buf v = ML_BUF_INIT;
+	if (ml__meta_get(s, "op_ids_merged", &v) == ML_OK && v.len == 8)
+		memcpy(&x->merged, v.data, 8);
+	ml_buf_release(&v);
+	sqlite3_stmt *st = ml__stmt(s, ST_OPID_RECENT);
+	if (!st)
+		return ml__sqlerr(s, "read the op index", err);
+	int q, rc = ML_OK;
+	while (rc == ML_OK && (q = sqlite3_step(st)) == SQLITE_ROW)
+		rc = table_put(x, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+	sqlite3_reset(st);
+	if (rc != ML_OK) {
+		table_clear(x);
+		return rc;
+	}
+	if (q != SQLITE_DONE) {
+		table_clear(x);
+		return ml__sqlerr(s, "read the op index", err);
+	}
+	x->loaded = true;
+	return ML_OK;
+}
+
+int ml__opindex_add(struct ml_store *s, const struct ml_hash *id, int64_t key, struct ml_buf *err)
+{
+	int rc = load(s, err);
+	if (rc != ML_OK)
+		return rc;
+	sqlite3_stmt *st = ml__stmt(s, ST_OPID_ADD);
+	if (!st)
+		return ml__sqlerr(s, "index op", err);
+	sqlite3_bind_int64(st, 1, idp_of(id));
+	sqlite3_bind_int64(st, 2, key);
+	if ((rc = ml__exec(s, st, "index op", err)) != ML_OK)
+		return rc;
+	return table_put(s->opindex, idp_of(id), key);
+}
+
+/* Reads the op row at key: ML_OK with *status when its id is id, else ML_ENOTFOUND. */
+static int check_row(struct ml_store *s, int64_t key, const struct ml_hash *id, int *status,
+                     struct ml_buf *err)
+{
+	sqlite3_stmt *st = ml__stmt(s, ST_OP_BY_KEY);
+	if (!st)
+		return ml__sqlerr(s, "find op", err);
+	sqlite3_bind_int64(st, 1, key);
+	int q = sqlite3_step(st), rc = ML_ENOTFOUND;
+	if (q == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
+	    memcmp(sqlite3_column_blob(st, 0), id->b, 32) == 0) {
+		*status = sqlite3_column_int(st, 1);
+		rc = ML_OK;
+	}
+	sqlite3_reset(st);
+	if (q != SQLITE_ROW && q != SQLITE_DONE)
+		return ml__sqlerr(s, "find op", err);
+	return rc;
+}
+
+int ml__opindex_find(struct ml_store *s, const struct ml_hash *id, int64_t *key, int *status,
+                     struct ml_buf *err)
+{
+	int rc = load(s, err);
+	if (rc != ML_OK)
+		return rc;
+	const struct ml_opindex *x = s->opindex;
+	int64_t idp = idp_of(id);
+	int dummy;
+	if (!status)
+		status = &dummy;
+	for (size_t j = x->cap ? slot_of(idp, x->cap) : 0; x->cap && x->slots[j].key;
+	     j = (j + 1) & (x->cap - 1)) {
+		if (x->slots[j].idp != idp)
+			continue;
+		rc = check_row(s, x->slots[j].key, id, status, err);
+		if (rc == ML_OK)
+			*key = x->slots[j].key;
+		if (rc != ML_ENOTFOUND)
+			return rc;
+	}
+	sqlite3_stmt *st = ml__stmt(s, ST_OPID_FIND);
+	if (!st)
+		return ml__sqlerr(s, "find op", err);
+	sqlite3_bind_int64(st, 1, idp);
+	int q;
+	rc = ML_ENOTFOUND;
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 2) == 32 &&
+		    memcmp(sqlite3_column_blob(st, 2), id->b, 32) == 0) {
+			*key = sqlite3_column_int64(st, 0);
+			*status = sqlite3_column_int(st, 1);
+			rc = ML_OK;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (q != SQLITE_ROW && q != SQLITE_DONE)
+		return ml__sqlerr(s, "find op", err);
+	return rc;
+}
+
+int ml__opindex_settle(struct ml_store *s, struct ml_buf *err)
+{
+	struct ml_opindex *x = s->opindex;
+	if (!x || !x->loaded)
+		return ML_OK;
+	int64_t limit = x->merged / MERGE_FACTOR;
+	if (limit < MERGE_MIN)
+		limit = MERGE_MIN;
+	if (limit > MERGE_MAX)
+		limit = MERGE_MAX;
+	if (s->index_merge)
+		limit = s->index_merge;
+	if ((int64_t)x->n < limit)
+		return ML_OK;
+	/* Sorted, so the merged index is written page by page, each page once. */
+	int rc = ml__exec(s, ml__stmt(s, ST_OPID_MERGE), "merge the op index", err);
+	if (rc == ML_OK)
+		rc = ml__exec(s, ml__stmt(s, ST_OPID_CLEAR), "merge the op index", err);
+	int64_t merged = x->merged + (int64_t)x->n;
+	if (rc == ML_OK)
+		rc = ml__meta_set(s, "op_ids_merged", &merged, 8, err);
+	if (rc != ML_OK)
+		return rc;
+	x->merged = merged;
+	table_clear(x);
+	return ML_OK;
+}

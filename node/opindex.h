@@ -1,0 +1,32 @@
+/*
+ * opindex.h - finding an authentic op (a row of `ops`) by its id.
+ *
+ * Every op row gets an entry when it is inserted; lookups stay exact however
+ * the entries are kept (opindex.c says how, and why not a plain SQLite index).
+ * Internal to node/.
+ */
+#ifndef ML_NODE_OPINDEX_H
+#define ML_NODE_OPINDEX_H
+
+#include "node_int.h"
+
+/* Records that the op row at key has this id; inside the write transaction that inserts the
+ * row.  ML_OK, ML_ENOMEM or ML_ESTORE. */
+int ml__opindex_add(struct ml_store *s, const struct ml_hash *id, int64_t key, struct ml_buf *err);
+
+/* Finds the op row with this id: sets *key and *status (optional); ML_OK, ML_ENOTFOUND,
+ * ML_ENOMEM or ML_ESTORE.  Ops not yet written (fresh ops) are not found here. */
+int ml__opindex_find(struct ml_store *s, const struct ml_hash *id, int64_t *key, int *status,
+                     struct ml_buf *err);
+
+/* Merges the recent entries into the sorted index when they have grown large; call before
+ * committing a transaction that added entries.  ML_OK or ML_ESTORE. */
+int ml__opindex_settle(struct ml_store *s, struct ml_buf *err);
+
+/* Drops what memory holds (after a rollback, or another process's commit); reloaded on use. */
+void ml__opindex_forget(struct ml_store *s);
+
+/* Frees the memory (store close). */
+void ml__opindex_release(struct ml_store *s);
+
+#endif
