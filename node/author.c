@@ -35,12 +35,17 @@ struct deps {
 	size_t n;
 	struct ml_frontier known; /* what the feed's past already holds */
 	uint64_t own_feed;
+	int rc; /* the first store failure met while looking ops up (ML_ENOMEM, ML_ESTORE) */
 };
 
-static int64_t key_of(struct ml_store *s, const struct ml_hash *id)
+/* The key of the op with this id, or -1: none, or a failure recorded in d->rc. */
+static int64_t key_of(struct ml_store *s, struct deps *d, const struct ml_hash *id)
 {
 	int64_t key;
-	return ml__opindex_find(s, id, &key, NULL, NULL) == ML_OK ? key : -1;
+	int rc = ml__opindex_find(s, id, &key, NULL, NULL);
+	if (rc != ML_OK && rc != ML_ENOTFOUND && !d->rc)
+		d->rc = rc;
+	return rc == ML_OK ? key : -1;
 }
 
 /* Adds the head of feed number `feed` as a dep, unless the past already reaches seq `need`. */
@@ -65,7 +70,7 @@ static void need_feed(struct ml_store *s, struct deps *d, uint64_t feed, uint64_
 
 static void need_op(struct ml_store *s, struct deps *d, const struct ml_hash *id)
 {
-	int64_t key = key_of(s, id);
+	int64_t key = key_of(s, d, id);
 	if (key > 0)
 		need_feed(s, d, OP_KEY_FEED(key), OP_KEY_SEQ(key));
 }
@@ -231,6 +236,11 @@ static int author_locked(struct ml_store *s, const struct ml_key *key, const str
 			          unit->b, 32);
 			for (size_t i = 0; i < n; i++)
 				need_body(s, &d, &drafts[i]);
+			/* A dep left out for a failed lookup would get the op rejected as
+			 * unseen: fail the write instead. */
+			if (d.rc)
+				rc = ml_errf(err, d.rc,
+				             "cannot look up the ops this write depends on");
 		}
 		ml__feeds_forget(s);
 	}

@@ -554,7 +554,7 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		changed |= ML_MSET_NUMBER;
 	sqlite3_stmt *st = ml__stmt(s, creates ? ST_MEMBER_INSERT : ST_MEMBER_UPDATE + changed);
 	if (rc == ML_OK && !st)
-		rc = ml__sqlerr(s, "update member", err);
+		rc = ml__sqlerr(s, creates ? "record member" : "update member", err);
 	if (rc == ML_OK) {
 		sqlite3_bind_int64(st, 1, m->rid);
 		sqlite3_bind_blob(st, 2, v.unit.b, 32, SQLITE_STATIC);

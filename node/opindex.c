@@ -19,21 +19,29 @@
 #include "crdt/alloc.h"
 #include "crdt/err.h"
 
+#include <sodium.h>
 #include <string.h>
 
 /* Merge when the recent log holds this many entries, or a sixteenth of the merged index. */
 #define MERGE_MIN    32768
-#define MERGE_MAX    (1 << 20) /* bounds the in-memory table near 32 MB */
+#define MERGE_MAX    (1 << 20)
 #define MERGE_FACTOR 16
+/* The table keeps at least a quarter of its slots free: 2^21 slots of 16 bytes (32 MB) hold
+ * MERGE_MAX entries plus the batch that reaches it.  Past SHRINK_CAP it is freed after a
+ * merge rather than kept empty. */
+#define SHRINK_CAP (1 << 16)
 
 struct ml_opindex {
 	struct slot {
 		int64_t idp;
 		int64_t key; /* 0: empty (a key's seq is never 0) */
 	} * slots;
-	size_t cap, n;  /* cap: 0 or a power of two, at least 2n */
-	int64_t merged; /* entries in op_ids */
+	size_t cap, n;  /* cap: 0 or a power of two, above n * 4 / 3 */
+	int64_t merged; /* entries in op_ids, about (duplicates are counted) */
 	bool loaded;
+	/* Slots come from a keyed hash: an id's prefix is chosen by whoever signs the op, and
+	 * a peer must not be able to pile its ops into one run of slots. */
+	uint8_t seed[crypto_shorthash_KEYBYTES];
 };
 
 static int64_t idp_of(const struct ml_hash *id)
@@ -43,15 +51,19 @@ static int64_t idp_of(const struct ml_hash *id)
 	return v;
 }
 
-static size_t slot_of(int64_t idp, size_t cap)
+static size_t slot_of(const struct ml_opindex *x, int64_t idp, size_t cap)
 {
-	/* idp is already uniformly distributed: it is the start of a hash. */
-	return (size_t)((uint64_t)idp & (cap - 1));
+	uint8_t in[8], out[crypto_shorthash_BYTES];
+	uint64_t h;
+	memcpy(in, &idp, 8);
+	crypto_shorthash(out, in, 8, x->seed);
+	memcpy(&h, out, 8);
+	return (size_t)(h & (cap - 1));
 }
 
 static int table_put(struct ml_opindex *x, int64_t idp, int64_t key)
 {
-	if (2 * (x->n + 1) > x->cap) {
+	if (4 * (x->n + 1) > 3 * x->cap) {
 		size_t cap = x->cap ? 2 * x->cap : 4096;
 		struct slot *v = ml_calloc(cap, sizeof *v);
 		if (!v)
@@ -59,7 +71,7 @@ static int table_put(struct ml_opindex *x, int64_t idp, int64_t key)
 		for (size_t i = 0; i < x->cap; i++) {
 			if (!x->slots[i].key)
 				continue;
-			size_t j = slot_of(x->slots[i].idp, cap);
+			size_t j = slot_of(x, x->slots[i].idp, cap);
 			while (v[j].key)
 				j = (j + 1) & (cap - 1);
 			v[j] = x->slots[i];
@@ -68,7 +80,7 @@ static int table_put(struct ml_opindex *x, int64_t idp, int64_t key)
 		x->slots = v;
 		x->cap = cap;
 	}
-	size_t j = slot_of(idp, x->cap);
+	size_t j = slot_of(x, idp, x->cap);
 	while (x->slots[j].key)
 		j = (j + 1) & (x->cap - 1);
 	x->slots[j] = (struct slot){idp, key};
@@ -78,8 +90,13 @@ static int table_put(struct ml_opindex *x, int64_t idp, int64_t key)
 
 static void table_clear(struct ml_opindex *x)
 {
-	if (x->n)
+	if (x->cap > SHRINK_CAP) {
+		ml_free(x->slots);
+		x->slots = NULL;
+		x->cap = 0;
+	} else if (x->n) {
 		memset(x->slots, 0, x->cap * sizeof *x->slots);
+	}
 	x->n = 0;
 }
 
@@ -101,8 +118,11 @@ void ml__opindex_release(struct ml_store *s)
 /* Loads the recent log into memory and reads the merged count, once per forget. */
 static int load(struct ml_store *s, struct ml_buf *err)
 {
-	if (!s->opindex && !(s->opindex = ml_calloc(1, sizeof *s->opindex)))
-		return ML_ENOMEM;
+	if (!s->opindex) {
+		if (!(s->opindex = ml_calloc(1, sizeof *s->opindex)))
+			return ML_ENOMEM;
+		crypto_shorthash_keygen(s->opindex->seed);
+	}
 	struct ml_opindex *x = s->opindex;
 	if (x->loaded)
 		return ML_OK;
@@ -177,7 +197,7 @@ int ml__opindex_find(struct ml_store *s, const struct ml_hash *id, int64_t *key,
 	int dummy;
 	if (!status)
 		status = &dummy;
-	for (size_t j = x->cap ? slot_of(idp, x->cap) : 0; x->cap && x->slots[j].key;
+	for (size_t j = x->cap ? slot_of(x, idp, x->cap) : 0; x->cap && x->slots[j].key;
 	     j = (j + 1) & (x->cap - 1)) {
 		if (x->slots[j].idp != idp)
 			continue;

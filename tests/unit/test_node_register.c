@@ -13,6 +13,7 @@
 #include "crdt/number.h"
 #include "tests/common/world.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,39 @@ static void test_register_ops_stay_findable_across_index_merges(void **state)
 	                 0);
 	ml_store_close(second);
 	assert_rebuild_agrees(fx);
+}
+
+/* A store of another schema version is refused, with what to do, and left as it was. */
+static void test_register_store_of_another_schema_is_refused_untouched(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_store *old;
+	OK(w_open_node(&fx->w, "old", &old));
+	ml_store_close(old);
+	char path[256];
+	snprintf(path, sizeof path, "%s/old.db", fx->w.dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE meta SET value = '1' WHERE key = 'schema';"
+	                              "DROP TABLE op_ids; DROP TABLE op_ids_new;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(ml_store_open(path, 0, &old, &fx->w.err), ML_ESTORE);
+	assert_non_null(strstr(ml_buf_str(&fx->w.err), "schema version 1"));
+	assert_non_null(strstr(ml_buf_str(&fx->w.err), "export a bundle"));
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT count(*) FROM sqlite_schema WHERE name LIKE"
+	                                    " 'op_ids%'",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 }
 
 /* Transfer + receive moves a subtree; authority follows the new parent. */
@@ -621,6 +655,8 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_ops_stay_findable_across_index_merges,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_register_store_of_another_schema_is_refused_untouched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_allocation_failures_roll_back_cleanly,
 	                                    setup, teardown),
 	};
