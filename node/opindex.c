@@ -61,6 +61,15 @@ static size_t slot_of(const struct ml_opindex *x, int64_t idp, size_t cap)
 	return (size_t)(h & (cap - 1));
 }
 
+/* Puts e in the first free slot of its probe run in slots[0..cap), which has one. */
+static void place(const struct ml_opindex *x, struct slot *slots, size_t cap, struct slot e)
+{
+	size_t j = slot_of(x, e.idp, cap);
+	while (slots[j].key)
+		j = (j + 1) & (cap - 1);
+	slots[j] = e;
+}
+
 static int table_put(struct ml_opindex *x, int64_t idp, int64_t key)
 {
 	if (4 * (x->n + 1) > 3 * x->cap) {
@@ -68,22 +77,14 @@ static int table_put(struct ml_opindex *x, int64_t idp, int64_t key)
 		struct slot *v = ml_calloc(cap, sizeof *v);
 		if (!v)
 			return ML_ENOMEM;
-		for (size_t i = 0; i < x->cap; i++) {
-			if (!x->slots[i].key)
-				continue;
-			size_t j = slot_of(x, x->slots[i].idp, cap);
-			while (v[j].key)
-				j = (j + 1) & (cap - 1);
-			v[j] = x->slots[i];
-		}
+		for (size_t i = 0; i < x->cap; i++)
+			if (x->slots[i].key)
+				place(x, v, cap, x->slots[i]);
 		ml_free(x->slots);
 		x->slots = v;
 		x->cap = cap;
 	}
-	size_t j = slot_of(x, idp, x->cap);
-	while (x->slots[j].key)
-		j = (j + 1) & (x->cap - 1);
-	x->slots[j] = (struct slot){idp, key};
+	place(x, x->slots, x->cap, (struct slot){idp, key});
 	x->n++;
 	return ML_OK;
 }
