@@ -44,6 +44,50 @@ int cli_store_open(struct cli *cli, bool create, struct ml_store **out)
 
 static const char ingest_usage[] = "ingest [--batch N] FILE...";
 
+/* `memberlog ingest`: batches go in one behind the other, each one's signatures checked on
+ * another thread while the store ingests the one before. */
+struct ingest_run {
+	struct ml_store *s;
+	const char *file;
+	struct ml_batch *ahead; /* being checked, ingested next */
+	size_t ahead_first, ahead_n;
+	size_t n_batch, total, applied, rejected, refused;
+	struct ml_buf err;
+};
+
+/* Ingests the batch ahead, if any, and puts ops[0..n) ahead in its place (n = 0: none). */
+static int ingest_ahead(struct ingest_run *r, const uint8_t **ops, const size_t *lens, size_t n)
+{
+	struct ml_batch *next = NULL;
+	if (n && ml_batch_new(ops, lens, n, &next) != ML_OK)
+		return cli_error("out of memory");
+	if (next)
+		ml_batch_check_start(next);
+	if (r->ahead) {
+		struct ml_ingest_result res;
+		int irc = ml_store_ingest_batch(r->s, r->ahead, ml_now_ms(), NULL, &res, &r->err);
+		ml_batch_free(r->ahead);
+		r->ahead = NULL;
+		if (irc != ML_OK) {
+			ml_batch_free(next);
+			return cli_error("'%s': batch %zu: %s", r->file, r->n_batch + 1,
+			                 ml_buf_str(&r->err));
+		}
+		r->n_batch++;
+		printf("committed batch %zu: ops %zu..%zu\n", r->n_batch, r->ahead_first + 1,
+		       r->ahead_first + r->ahead_n);
+		fflush(stdout);
+		r->total += r->ahead_n;
+		r->applied += res.applied;
+		r->rejected += res.rejected;
+		r->refused += res.refused;
+	}
+	r->ahead = next;
+	r->ahead_first = r->total;
+	r->ahead_n = n;
+	return CLI_OK;
+}
+
 int cmd_ingest(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -73,59 +117,51 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 	struct ml_store *s;
 	if (cli_store_open(cli, true, &s) != ML_OK)
 		return CLI_ERROR;
-	int exit_code = CLI_OK;
-	struct ml_buf data = ML_BUF_INIT, err = ML_BUF_INIT;
+	struct ingest_run run = {.s = s};
+	struct ml_buf data = ML_BUF_INIT;
 	const uint8_t **ops = ml_calloc(batch, sizeof *ops);
 	size_t *lens = ml_calloc(batch, sizeof *lens);
-	size_t n_batch = 0, total = 0, applied = 0, rejected = 0, refused = 0;
+	int exit_code = ops && lens ? CLI_OK : cli_error("out of memory");
 	for (int f = optind; f < argc && exit_code == CLI_OK; f++) {
 		ml_buf_reset(&data);
-		if (cli_read_file(argv[f], &data, &err) != ML_OK) {
-			exit_code = cli_error("%s", ml_buf_str(&err));
+		run.file = argv[f];
+		if (cli_read_file(argv[f], &data, &run.err) != ML_OK) {
+			exit_code = cli_error("%s", ml_buf_str(&run.err));
 			break;
 		}
-		size_t off = 0, n = 0, first = total;
+		size_t off = 0, n = 0;
 		const uint8_t *p;
 		size_t len;
 		int rc;
 		for (;;) {
-			rc = ml_oplog_next(data.data, data.len, &off, &p, &len, &err);
+			rc = ml_oplog_next(data.data, data.len, &off, &p, &len, &run.err);
 			if (rc == ML_OK) {
 				ops[n] = p;
 				lens[n++] = len;
 			}
 			if (n == batch || (rc != ML_OK && n > 0)) {
-				struct ml_ingest_result res;
-				int irc = ml_store_ingest(s, ops, lens, n, ml_now_ms(), &res, &err);
-				if (irc != ML_OK) {
-					exit_code = cli_error("'%s': batch %zu: %s", argv[f],
-					                      n_batch + 1, ml_buf_str(&err));
-					break;
-				}
-				n_batch++;
-				printf("committed batch %zu: ops %zu..%zu\n", n_batch, first + 1,
-				       first + n);
-				fflush(stdout);
-				total += n;
-				first = total;
-				applied += res.applied;
-				rejected += res.rejected;
-				refused += res.refused;
+				exit_code = ingest_ahead(&run, ops, lens, n);
 				n = 0;
+				if (exit_code != CLI_OK)
+					break;
 			}
 			if (rc != ML_OK)
 				break;
 		}
+		/* The file's bytes are reused for the next file: its last batch goes in first. */
+		if (exit_code == CLI_OK)
+			exit_code = ingest_ahead(&run, NULL, NULL, 0);
 		if (exit_code == CLI_OK && rc != ML_ENOTFOUND)
-			exit_code = cli_error("'%s': %s", argv[f], ml_buf_str(&err));
+			exit_code = cli_error("'%s': %s", argv[f], ml_buf_str(&run.err));
 	}
+	ml_batch_free(run.ahead);
 	if (exit_code == CLI_OK)
-		printf("%zu ops: %zu applied, %zu rejected, %zu refused\n", total, applied,
-		       rejected, refused);
+		printf("%zu ops: %zu applied, %zu rejected, %zu refused\n", run.total, run.applied,
+		       run.rejected, run.refused);
 	ml_free(ops);
 	ml_free(lens);
 	ml_buf_release(&data);
-	ml_buf_release(&err);
+	ml_buf_release(&run.err);
 	ml_store_close(s);
 	return exit_code;
 }

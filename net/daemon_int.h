@@ -111,6 +111,15 @@ struct peer {
 	size_t n_serve;
 	uint64_t photos_in, photos_out;
 
+	/* inbox.c: frames held in order behind an OPS frame whose signatures are being checked */
+	struct inframe *in_head, *in_tail;
+	size_t in_bytes;
+	unsigned in_checking; /* frames in the thread pool */
+	bool in_stopped;      /* reading stopped: too many bytes held */
+	bool in_closed;       /* the connection is closed: free the peer when checks return */
+	int in_hangup;        /* the read error (UV_EOF...) seen while frames were held: the
+	                         peer is closed once they are handled, not before */
+
 	/* accounting */
 	uint64_t ops_in, ops_out, bytes_in, bytes_out, applied;
 	uint64_t relayed, frame_relayed; /* ops sent that another device wrote */
@@ -198,6 +207,25 @@ void ml__peer_round(struct peer *p);
 void ml__peer_round_soon(struct peer *p);
 /* Checks timeouts and flood counters; called every tick. */
 void ml__peer_tick(struct peer *p, uint64_t now);
+/* Handles one frame of an open session (OPS: its batch, checked or not). */
+void ml__peer_dispatch(struct peer *p, uint8_t type, const uint8_t *payload, size_t len,
+                       struct ml_batch *ops);
+/* Closes the peer for the connection's end (libuv code: UV_EOF, a reset...). */
+void ml__peer_hung_up(struct peer *p, int code);
+/* Reads from the connection again after the inbox stopped it. */
+void ml__peer_read_start(struct peer *p);
+/* Frees a closed peer's memory (its tcp handle closed, no check in the pool). */
+void ml__peer_free(struct peer *p);
+
+/* inbox.c */
+/* Holds a frame of an open session in order; an OPS frame's check starts in the pool. */
+void ml__inbox_add(struct peer *p, uint8_t type, const uint8_t *payload, size_t len);
+/* True while frames wait: a new frame must queue behind them. */
+bool ml__inbox_holds(const struct peer *p);
+/* The connection ended (libuv error code): frames held are handled first, then the peer closes. */
+void ml__inbox_hangup(struct peer *p, int code);
+/* Drops the held frames of a closed peer; true when checks are still out (they free the peer). */
+bool ml__inbox_close(struct peer *p);
 /* Appends the peer's status line to out. */
 void ml__peer_status(const struct peer *p, struct ml_buf *out);
 /* Encrypts and queues one frame to the peer (closing it when that fails). */

@@ -29,9 +29,8 @@ struct wreq {
 	uint8_t data[];
 };
 
-static void on_closed(uv_handle_t *h)
+void ml__peer_free(struct peer *p)
 {
-	struct peer *p = h->data;
 	ml_session_free(p->ss);
 	ml_scope_free(p->scope);
 	ml_feedmap_release(&p->known);
@@ -43,6 +42,13 @@ static void on_closed(uv_handle_t *h)
 	ml_buf_release(&p->frame);
 	ml_free(p->declined);
 	ml_free(p);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct peer *p = h->data;
+	if (!ml__inbox_close(p))
+		ml__peer_free(p);
 }
 
 struct peer *ml__peer_new(struct daemon *d, struct dial *dial, const char *addr)
@@ -513,39 +519,20 @@ void ml__peer_pump(struct peer *p)
 
 /* --- receiving ops ---------------------------------------------------------- */
 
-/* Ingests one OPS frame; a forged or malformed op drops (and bans) the peer. */
-static void on_ops(struct peer *p, const uint8_t *data, size_t len)
+/* Ingests one OPS frame's batch; a forged op drops (and bans) the peer. */
+static void on_ops(struct peer *p, struct ml_batch *batch)
 {
 	struct daemon *d = p->d;
-	size_t n = 0, cap = 0, off = 0, oplen;
-	const uint8_t **ops = NULL, *op;
-	size_t *lens = NULL, lcap = 0;
+	size_t n = ml_batch_len(batch);
 	int rc;
-	while ((rc = ml_oplog_next(data, len, &off, &op, &oplen, &d->err)) == ML_OK) {
-		const uint8_t **v = ml_grow(ops, &cap, n + 1, sizeof *v, 256);
-		size_t *lv = v ? ml_grow(lens, &lcap, n + 1, sizeof *lv, 256) : NULL;
-		if (v)
-			ops = v;
-		if (lv)
-			lens = lv;
-		if (!v || !lv) {
-			rc = ML_ENOMEM;
-			break;
-		}
-		ops[n] = op;
-		lens[n++] = oplen;
-	}
 	int64_t waiting_before = ml_store_waiting(d->s);
-	int64_t *feed_of = rc == ML_ENOTFOUND ? ml_calloc(n ? n : 1, sizeof *feed_of) : NULL;
+	int64_t *feed_of = ml_calloc(n ? n : 1, sizeof *feed_of);
 	struct ml_ingest_result res;
 	memset(&res, 0, sizeof res);
-	if (rc != ML_ENOTFOUND) {
-		ml__ban(d, &p->device);
-		ml__peer_close(p, "sent a malformed ops frame: %s", ml_buf_str(&d->err));
-	} else if (!feed_of) {
+	if (!feed_of) {
 		ml__peer_close(p, "out of memory");
-	} else if ((rc = ml_store_ingest_feeds(d->s, ops, lens, n, ml_now_ms(), feed_of, &res,
-	                                       &d->err)) == ML_EAGAIN) {
+	} else if ((rc = ml_store_ingest_batch(d->s, batch, ml_now_ms(), feed_of, &res, &d->err)) ==
+	           ML_EAGAIN) {
 		/* Too much waits for missing ops: the next round sends them again in order. */
 		ml__logf(d, "peer %s: %s", p->addr, ml_buf_str(&d->err));
 		p->waiting_added += (int64_t)n;
@@ -575,8 +562,6 @@ static void on_ops(struct peer *p, const uint8_t *data, size_t len)
 		ml__peer_close(p, "it left %lld ops waiting for signatures or missing ops",
 		               (long long)p->waiting_added);
 	}
-	ml_free(ops);
-	ml_free(lens);
 	ml_free(feed_of);
 	if (res.applied || res.rejected)
 		ml__pump_all(d);
@@ -606,12 +591,22 @@ static void handle_frame(struct peer *p, uint8_t type, const uint8_t *payload, s
 		ml__peer_close(p, "message %u before admission", type);
 		return;
 	}
+	/* Ops are checked off the loop; what comes after them waits its turn. */
+	if (type == ML_MSG_OPS || ml__inbox_holds(p))
+		ml__inbox_add(p, type, payload, len);
+	else
+		ml__peer_dispatch(p, type, payload, len, NULL);
+}
+
+void ml__peer_dispatch(struct peer *p, uint8_t type, const uint8_t *payload, size_t len,
+                       struct ml_batch *ops)
+{
 	switch (type) {
 	case ML_MSG_RECON:
 		on_recon(p, payload, len);
 		break;
 	case ML_MSG_OPS:
-		on_ops(p, payload, len);
+		on_ops(p, ops);
 		break;
 	case ML_MSG_SYNCED:
 		p->synced_recv = true;
@@ -676,8 +671,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	if (p->state == P_CLOSING)
 		return;
 	if (nread < 0) {
-		ml__peer_close(p, "%s",
-		               nread == UV_EOF ? "the peer hung up" : uv_strerror((int)nread));
+		ml__inbox_hangup(p, (int)nread);
 		return;
 	}
 	p->bytes_in += (uint64_t)nread;
@@ -722,6 +716,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 			open_session(p);
 	}
 	ml_buf_release(&out);
+}
+
+void ml__peer_hung_up(struct peer *p, int code)
+{
+	ml__peer_close(p, "%s", code == UV_EOF ? "the peer hung up" : uv_strerror(code));
+}
+
+void ml__peer_read_start(struct peer *p)
+{
+	uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
 }
 
 void ml__peer_start(struct peer *p)

@@ -1,7 +1,10 @@
 /*
  * ingest.c - taking a batch of ops into the store, as one transaction.
  *
- *   1. parse, hash and check signatures on two threads (no store access);
+ *   1. parse, hash and check signatures on two threads (no store access),
+ *      or earlier, on another thread, while the batch before is ingested
+ *      (struct ml_batch: `memberlog ingest`, and a peer's OPS frames in
+ *      net/inbox.c);
  *   2. refuse what cannot be stored (malformed, forged signature, other
  *      network, future clock); skip duplicates; keep the rest as
  *      candidates in `pending` - several may claim one feed position;
@@ -28,6 +31,7 @@
 #include "crdt/hlc.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,36 +52,113 @@ struct item {
 
 struct parse_job {
 	struct item *items;
-	size_t from, to;
+	size_t n;
+	atomic_size_t next; /* first item no thread has taken yet */
 };
 
-static void *parse_range(void *arg)
+/* Signatures sit at the ends of signed runs, not evenly, so threads take small
+ * chunks in turn rather than halves: one thread never waits on the other's share. */
+#define PARSE_CHUNK 8
+
+static void *parse_chunks(void *arg)
 {
 	struct parse_job *j = arg;
-	for (size_t i = j->from; i < j->to; i++) {
-		struct item *it = &j->items[i];
-		it->rc = ml_op_parse(it->p, it->len, &it->op, NULL);
-		if (it->rc == ML_OK && it->op.has_sig)
-			it->sig_ok = ml_op_verify_sig(&it->op, NULL) == ML_OK;
+	size_t from;
+	while ((from = atomic_fetch_add(&j->next, PARSE_CHUNK)) < j->n) {
+		size_t to = from + PARSE_CHUNK < j->n ? from + PARSE_CHUNK : j->n;
+		for (size_t i = from; i < to; i++) {
+			struct item *it = &j->items[i];
+			it->rc = ml_op_parse(it->p, it->len, &it->op, NULL);
+			if (it->rc == ML_OK && it->op.has_sig)
+				it->sig_ok = ml_op_verify_sig(&it->op, NULL) == ML_OK;
+		}
 	}
 	return NULL;
 }
 
-/* Parses every item, splitting the work with one helper thread when it pays. */
-static void parse_all(struct item *items, size_t n)
+/* Parses and checks every item; with a helper thread when it pays and helper is set. */
+static void parse_items(struct item *items, size_t n, bool helper)
 {
-	struct parse_job a = {items, 0, n}, b = {items, n, n};
+	struct parse_job job = {items, n, 0};
 	pthread_t t;
-	bool helper = false;
-	if (n >= 64) {
-		a.to = b.from = n / 2;
-		helper = pthread_create(&t, NULL, parse_range, &b) == 0;
-		if (!helper)
-			a.to = n;
-	}
-	parse_range(&a);
+	helper = helper && n >= 64 && pthread_create(&t, NULL, parse_chunks, &job) == 0;
+	parse_chunks(&job);
 	if (helper)
 		pthread_join(t, NULL);
+}
+
+struct ml_batch {
+	struct item *items;
+	size_t n;
+	pthread_t thread;
+	bool checking; /* a thread is checking: join it before reading items */
+	bool checked;
+	bool ingested;
+};
+
+int ml_batch_new(const uint8_t *const *ops, const size_t *lens, size_t n, struct ml_batch **out)
+{
+	*out = NULL;
+	struct ml_batch *b = ml_calloc(1, sizeof *b);
+	struct item *items = ml_calloc(n ? n : 1, sizeof *items);
+	if (!b || !items) {
+		ml_free(b);
+		ml_free(items);
+		return ML_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		items[i].p = ops[i];
+		items[i].len = lens[i];
+	}
+	b->items = items;
+	b->n = n;
+	*out = b;
+	return ML_OK;
+}
+
+size_t ml_batch_len(const struct ml_batch *b)
+{
+	return b->n;
+}
+
+void ml_batch_check(struct ml_batch *b)
+{
+	parse_items(b->items, b->n, false);
+	b->checked = true;
+}
+
+static void *check_batch(void *arg)
+{
+	ml_batch_check(arg);
+	return NULL;
+}
+
+void ml_batch_check_start(struct ml_batch *b)
+{
+	if (b->checking || b->checked)
+		return;
+	/* One thread: the caller's is meant to be ingesting the batch before this one. */
+	if (pthread_create(&b->thread, NULL, check_batch, b) == 0)
+		b->checking = true;
+	else
+		ml_batch_check(b);
+}
+
+/* Waits for a check started on another thread; then b's items are checked. */
+static void batch_join(struct ml_batch *b)
+{
+	if (b->checking)
+		pthread_join(b->thread, NULL);
+	b->checking = false;
+}
+
+void ml_batch_free(struct ml_batch *b)
+{
+	if (!b)
+		return;
+	batch_join(b);
+	ml_free(b->items);
+	ml_free(b);
 }
 
 /* --- fresh ops: authentic, in memory until judged ------------------------ */
@@ -970,6 +1051,37 @@ static int save_counters(struct ml_store *s, struct ml_buf *err)
 	return rc;
 }
 
+static int ingest_items(struct ml_store *s, struct item *items, size_t n, uint64_t now_ms,
+                        bool all_or_nothing, int64_t *feed_of, struct ml_ingest_result *res,
+                        struct ml_buf *err);
+
+int ml_store_ingest_batch(struct ml_store *s, struct ml_batch *b, uint64_t now_ms, int64_t *where,
+                          struct ml_ingest_result *res, struct ml_buf *err)
+{
+	memset(res, 0, sizeof *res);
+	if (b->ingested)
+		return ml_errf(err, ML_EINVAL, "this batch of ops was already ingested");
+	batch_join(b);
+	if (!b->checked)
+		parse_items(b->items, b->n, true);
+	b->checked = b->ingested = true;
+	return ingest_items(s, b->items, b->n, now_ms, false, where, res, err);
+}
+
+int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
+               uint64_t now_ms, bool all_or_nothing, int64_t *feed_of, struct ml_ingest_result *res,
+               struct ml_buf *err)
+{
+	memset(res, 0, sizeof *res);
+	struct ml_batch *b;
+	if (ml_batch_new(ops, lens, n, &b) != ML_OK)
+		return ML_ENOMEM;
+	parse_items(b->items, n, true);
+	int rc = ingest_items(s, b->items, n, now_ms, all_or_nothing, feed_of, res, err);
+	ml_batch_free(b);
+	return rc;
+}
+
 int ml_store_ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
                     uint64_t now_ms, struct ml_ingest_result *res, struct ml_buf *err)
 {
@@ -983,27 +1095,17 @@ int ml_store_ingest_feeds(struct ml_store *s, const uint8_t *const *ops, const s
 	return ml__ingest(s, ops, lens, n, now_ms, false, feed_of, res, err);
 }
 
-int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
-               uint64_t now_ms, bool all_or_nothing, int64_t *feed_of, struct ml_ingest_result *res,
-               struct ml_buf *err)
+/* Stages 2-5 for checked items (the file comment). */
+static int ingest_items(struct ml_store *s, struct item *items, size_t n, uint64_t now_ms,
+                        bool all_or_nothing, int64_t *feed_of, struct ml_ingest_result *res,
+                        struct ml_buf *err)
 {
 	memset(res, 0, sizeof *res);
 	res->received = n;
-	struct item *items = ml_calloc(n ? n : 1, sizeof *items);
-	if (!items)
-		return ML_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		items[i].p = ops[i];
-		items[i].len = lens[i];
-	}
-	parse_all(items, n);
-
 	s->fault = ML_OK;
 	int rc = ml__begin(s, err);
-	if (rc != ML_OK) {
-		ml_free(items);
+	if (rc != ML_OK)
 		return rc;
-	}
 	int64_t waiting_before = s->waiting, eval_before = s->next_eval;
 	bool have_net_before = s->have_net;
 	struct feed_list touched = {0}, wake = {0};
@@ -1071,6 +1173,5 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 	res->waiting = (size_t)(s->waiting > 0 ? s->waiting : 0);
 	ml_free(touched.ids);
 	ml_free(wake.ids);
-	ml_free(items);
 	return rc;
 }

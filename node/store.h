@@ -78,6 +78,42 @@ int ml_store_ingest_feeds(struct ml_store *s, const uint8_t *const *ops, const s
                           size_t n, uint64_t now_ms, int64_t *where, struct ml_ingest_result *res,
                           struct ml_buf *err);
 
+/*
+ * A batch of encoded ops whose parsing and signature checks (most of the CPU
+ * an ingest needs outside SQLite) can run on another thread while the store
+ * ingests the batch before it.  The ops' bytes are borrowed: they must stay
+ * valid until the batch is freed.
+ */
+struct ml_batch;
+
+/* Makes a batch of ops[0..n) (lens[i] bytes each) into *out.  ML_OK or ML_ENOMEM. */
+int ml_batch_new(const uint8_t *const *ops, const size_t *lens, size_t n, struct ml_batch **out);
+
+/* Returns the number of ops in b. */
+size_t ml_batch_len(const struct ml_batch *b);
+
+/*
+ * Parses b's ops and checks their signatures on the calling thread, touching no
+ * store (a worker thread may run it).  Verdicts are kept for ml_store_ingest_batch.
+ */
+void ml_batch_check(struct ml_batch *b);
+
+/*
+ * ml_batch_check on a thread of its own; ml_store_ingest_batch waits for it.
+ * Checks on the caller's thread instead when no thread can be started.
+ */
+void ml_batch_check_start(struct ml_batch *b);
+
+/*
+ * ml_store_ingest_feeds for a batch (where optional): checks it first unless a
+ * check was started.  A batch is ingested at most once: ML_EINVAL the second time.
+ */
+int ml_store_ingest_batch(struct ml_store *s, struct ml_batch *b, uint64_t now_ms, int64_t *where,
+                          struct ml_ingest_result *res, struct ml_buf *err);
+
+/* Waits for a check still running, then frees b; accepts NULL. */
+void ml_batch_free(struct ml_batch *b);
+
 /* Recomputes every verdict and materialized table from the stored ops.  ML_OK or ML_ESTORE. */
 int ml_store_rebuild(struct ml_store *s, struct ml_buf *err);
 

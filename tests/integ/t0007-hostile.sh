@@ -38,14 +38,14 @@ check "the district joins by invite and keeps a connection to the national node"
 
 # The hostile client's known devices: auditors joined by invite, one per misbehaviour (a
 # misbehaving device is banned, so each needs its own key); never the district's key.
-KNOWN=(oversize tamper forged flood noread unsigned)
+KNOWN=(oversize tamper forged flood noread unsigned garbled)
 auditors() {
 	for h in "${KNOWN[@]}"; do join nat "h-$h" "LĐLĐ tỉnh Hà Giang" auditor || return 1; done
 	local dist_key
 	dist_key=$(ml dist device show | head -1)
 	for h in "${KNOWN[@]}"; do [ "$(ml "h-$h" device show | head -1)" != "$dist_key" ] || return 1; done
 }
-check "six auditor devices join by invite for the hostile client (keys other than the district's)" auditors
+check "seven auditor devices join by invite for the hostile client (keys other than the district's)" auditors
 
 same_hash() { [ "$(ml nat state-hash)" = "$(ml dist state-hash)" ]; }
 # status_of NODE: "ops applied rejected waiting unverified forks" of its store.
@@ -169,6 +169,19 @@ print(db.execute("SELECT count(*) FROM pending").fetchone()[0])' "$TMP/$1/member
 round "a known device sending 2,000 unsigned ops in fresh feeds does not stop the node" \
 	unsigned-ops 'ops in 2000' --key "$(key unsigned)" --count 2000
 echo "#   note: the national node now keeps $(pending_at nat) ops waiting for a signature (table pending)"
+
+# OPS frames are checked on a pool thread and held in order; frames received whole before the
+# connection ends are still ingested, then the peer is closed (a one-shot sync may hang up
+# right after its last ops).  1,000 ops come as frames of 512, 256, ... 8: the close is read
+# while some are still being checked.
+PENDING_BEFORE=$(pending_at nat)
+round "a known device that sends 1,000 unsigned ops and hangs up at once: every op is taken" \
+	unsigned-ops 'the peer hung up; ops in 1000,' --key "$(key unsigned)" --count 1000 --hangup
+took_all() { [ "$(pending_at nat)" -eq $((PENDING_BEFORE + 1000)) ]; }
+check "  ... and the 1,000 ops wait in the national node's store" took_all
+# A malformed frame behind them drops the peer at once, with frames still being checked.
+round "a known device that sends 1,000 unsigned ops, then an OPS frame of junk, is dropped" \
+	unsigned-ops 'malformed ops frame' --key "$(key garbled)" --count 1000 --then-garbage
 
 bans_all() {
 	local at

@@ -2,6 +2,7 @@
  * hostile.c - a misbehaving peer, for tests/integ/t0007-hostile.sh.
  *
  *   hostile MODE HOST:PORT --network HEX [--key FILE] [--ops FILE] [--seconds N] [--count N]
+ *           [--hangup] [--then-garbage]
  *
  * Connects to a running `memberlog serve` and misbehaves as MODE says
  * (docs/PROTOCOL.md §12.5).  Prints one line with what happened and exits 0
@@ -30,7 +31,11 @@
  *   unsigned-ops    known device: --count N (2000) unsigned ops, each
  *                   the first of a feed of a fresh author key, so none can fail
  *                   verification; exit 0 when the node then still answers a
- *                   PING (or closed the connection)
+ *                   PING (or closed the connection).  With --hangup: closes
+ *                   the connection right after the last frame instead (the
+ *                   test checks the node took every op it was sent).  With
+ *                   --then-garbage: an OPS frame of junk bytes after them:
+ *                   exit 0 when the node closes the connection
  *   accepted        known device: ACCEPT, and a PING is answered by its PONG
  *   banned          known device: REFUSE with a reason saying it misbehaved
  *   photo-tamper    known device: a round, the ops of --ops FILE (a clear
@@ -662,6 +667,9 @@ static int mode_no_read(struct conn *c, unsigned seconds)
  * signature to check, so none fails verification; each waits for a
  * signature that never comes.
  */
+static bool hangup;       /* unsigned-ops --hangup */
+static bool then_garbage; /* unsigned-ops --then-garbage */
+
 static int mode_unsigned(struct conn *c, unsigned count)
 {
 	int code;
@@ -716,6 +724,14 @@ static int mode_unsigned(struct conn *c, unsigned count)
 		}
 	}
 	ml_buf_release(&frame);
+	static const uint8_t junk[] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01};
+	if (then_garbage && !c->closed && !send_frame(c, ML_MSG_OPS, junk, sizeof junk, deadline))
+		return outcome(EXIT_NOT_AS_SAID, "closed before the garbage frame");
+	if (hangup && !c->closed) {
+		shutdown(c->fd, SHUT_RDWR);
+		return outcome(EXIT_AS_SAID, "sent %llu unsigned ops in fresh feeds, then hung up",
+		               (unsigned long long)sent);
+	}
 	/* The node answers nothing to OPS: a PING tells when it has ingested them all. */
 	if (!c->closed && !send_frame(c, ML_MSG_PING, "done", 4, deadline))
 		return outcome(EXIT_NOT_AS_SAID, "closed after %llu unsigned ops",
@@ -880,7 +896,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 	        "usage: hostile MODE HOST:PORT --network HEX [--key FILE] [--ops FILE] "
-	        "[--seconds N] [--count N] [--hash HEX]\n"
+	        "[--seconds N] [--count N] [--hangup] [--then-garbage] [--hash HEX]\n"
 	        "modes: garbage wrong-network bad-version slowloris unknown-device oversize "
 	        "tamper forged-ops flood no-read unsigned-ops accepted banned photo-tamper "
 	        "photo-want photo-unasked\n");
@@ -908,6 +924,10 @@ int main(int argc, char **argv)
 			seconds = (unsigned)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
 			count = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--hangup") == 0)
+			hangup = true;
+		else if (strcmp(argv[i], "--then-garbage") == 0)
+			then_garbage = true;
 		else
 			return usage();
 	}

@@ -121,6 +121,67 @@ static void test_adversarial_forged_signature_and_tampered_body(void **state)
 	ml_buf_release(&op);
 }
 
+static struct ml_ingest_result ingest_batch(struct fx *fx, struct ml_batch *b, int want_rc)
+{
+	struct ml_ingest_result res;
+	int rc = ml_store_ingest_batch(fx->w.s, b, fx->w.now, NULL, &res, &fx->w.err);
+	if (rc != want_rc)
+		fail_msg("ingest: %s (%s), expected %s", ml_err_name(rc), ml_buf_str(&fx->w.err),
+		         ml_err_name(want_rc));
+	return res;
+}
+
+/* Batches whose signatures are checked on other threads, ahead of their turn, keep every
+ * verdict: a forged op among them is refused exactly as in a plain ingest. */
+static void test_adversarial_batches_checked_ahead_keep_every_verdict(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_key *clerk = w_key(3);
+	OK(w_grant(&fx->w, fx->admin, &fx->commune, &clerk->pk, "officer"));
+	struct ml_buf a = ML_BUF_INIT, b = ML_BUF_INIT, forged = ML_BUF_INIT, body = ML_BUF_INIT;
+	valid_op(fx, 1, &a);
+	member_body(&body, 2);
+	OK(w_forge(&fx->w, clerk, &fx->commune, ML_LANE_REG, "member_create", &body, &b));
+	OK(ml_buf_add(&forged, b.data, b.len));
+	forged.data[forged.len - 1] ^= 0x01;
+	const uint8_t *ops[] = {a.data, forged.data, b.data};
+	const size_t lens[] = {a.len, forged.len, b.len};
+	struct ml_batch *batch[3];
+	for (int i = 0; i < 3; i++) {
+		OK(ml_batch_new(&ops[i], &lens[i], 1, &batch[i]));
+		ml_batch_check_start(batch[i]);
+	}
+	long before = w_count(&fx->w, "SELECT count(*) FROM ops");
+	struct ml_ingest_result r = ingest_batch(fx, batch[0], ML_OK);
+	assert_int_equal(r.applied, 1);
+	r = ingest_batch(fx, batch[1], ML_OK);
+	assert_int_equal(r.applied, 0);
+	assert_int_equal(r.refused, 1);
+	assert_int_equal(r.first_error, ML_EBADSIG);
+	/* a batch goes in once */
+	ingest_batch(fx, batch[1], ML_EINVAL);
+	assert_non_null(strstr(ml_buf_str(&fx->w.err), "already ingested"));
+	r = ingest_batch(fx, batch[2], ML_OK);
+	assert_int_equal(r.applied, 1);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM ops"), before + 2);
+	/* never checked: ingest checks it; checking when freed: free waits for the check */
+	struct ml_batch *unchecked, *dropped;
+	OK(ml_batch_new(&ops[0], &lens[0], 1, &unchecked));
+	r = ingest_batch(fx, unchecked, ML_OK);
+	assert_int_equal(r.duplicate, 1);
+	OK(ml_batch_new(&ops[1], &lens[1], 1, &dropped));
+	ml_batch_check_start(dropped);
+	ml_batch_free(dropped);
+	ml_batch_free(unchecked);
+	for (int i = 0; i < 3; i++)
+		ml_batch_free(batch[i]);
+	ml_key_free(clerk);
+	ml_buf_release(&a);
+	ml_buf_release(&b);
+	ml_buf_release(&forged);
+	ml_buf_release(&body);
+}
+
 static void test_adversarial_other_network_future_clock_and_bad_bytes(void **state)
 {
 	struct fx *fx = *state;
@@ -367,6 +428,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_adversarial_forged_signature_and_tampered_body,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_adversarial_batches_checked_ahead_keep_every_verdict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_adversarial_other_network_future_clock_and_bad_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
