@@ -13,6 +13,7 @@
 
 #include "crdt/alloc.h"
 #include "crdt/err.h"
+#include "crdt/frontier.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -99,47 +100,102 @@ static bool feed_unit_of(sqlite3_stmt *feed_unit, uint64_t op_key, struct ml_has
 	return ok;
 }
 
+/* The causal past of the op at key into *f; false when it cannot be read. */
+static bool past_of(sqlite3_stmt *past, int64_t key, struct ml_frontier *f)
+{
+	sqlite3_bind_int64(past, 1, key);
+	bool ok = sqlite3_step(past) == SQLITE_ROW;
+	if (ok && sqlite3_column_type(past, 0) == SQLITE_NULL)
+		ml_frontier_reset(f); /* no deps anywhere in its past */
+	else if (ok)
+		ok = ml_frontier_decode(f, sqlite3_column_blob(past, 0),
+		                        (size_t)sqlite3_column_bytes(past, 0)) == ML_OK;
+	sqlite3_reset(past);
+	return ok;
+}
+
+/* True when the op at key a is in the past (frontier f) of the op at key x, or is x. */
+static bool in_past_of(uint64_t a, uint64_t x, const struct ml_frontier *f)
+{
+	uint64_t feed = a >> 32, seq = a & 0xffffffffu;
+	if (feed == x >> 32)
+		return seq <= (x & 0xffffffffu); /* a frontier leaves out the op's own feed */
+	return ml_frontier_get(f, feed) >= seq;
+}
+
 /*
- * For every member with transfers: when one of its ops is in a feed of a unit of
- * inner[0..n) (sorted), adds the units of the feeds of its ops applied up to the last such
- * op - the past the ops inside may name.  ML_OK, ML_ENOMEM or ML_ESTORE.
+ * For every member with transfers: when some of its ops are in feeds of units of
+ * inner[0..n) (sorted), adds the units of the feeds of its ops in the causal past of
+ * those - the past the ops inside may name.  The causal past, not this node's apply
+ * order, so that every node holding the same ops gives a device the same scope (two
+ * concurrent transfers, applied in either order).  ML_OK, ML_ENOMEM or ML_ESTORE.
  */
 static int add_passed_through(struct ml_store *s, struct ml_scope_set *sc,
                               const struct ml_hash *inner, size_t n, sqlite3_stmt *feed_unit)
 {
 	const struct ml_scope_set in = {.units = (struct ml_hash *)inner, .n = n, .cap = n};
-	sqlite3_stmt *moved = NULL;
+	sqlite3_stmt *moved = NULL, *past = NULL;
 	int rc = ml_read_prepare(s, "SELECT ops FROM members WHERE has_transfers", &moved, NULL);
+	if (rc == ML_OK)
+		rc = ml_read_prepare(
+		    s,
+		    "SELECT f.data FROM ops o LEFT JOIN frontiers f ON f.id = o.past"
+		    " WHERE o.key = ?1",
+		    &past, NULL);
 	struct ml_hash *units = NULL;
-	size_t cap = 0;
+	uint64_t *keys = NULL;
+	uint8_t *mark = NULL; /* 1: in a feed inside; 2: in the past of one of those */
+	size_t cap = 0, kcap = 0, mcap = 0;
+	struct ml_frontier f = {0};
 	int r = SQLITE_DONE;
 	while (rc == ML_OK && (r = sqlite3_step(moved)) == SQLITE_ROW) {
-		const uint8_t *keys = sqlite3_column_blob(moved, 0);
-		size_t k = (size_t)sqlite3_column_bytes(moved, 0) / 8, last = SIZE_MAX;
+		const uint8_t *blob = sqlite3_column_blob(moved, 0);
+		size_t k = (size_t)sqlite3_column_bytes(moved, 0) / 8;
 		struct ml_hash *v = ml_grow(units, &cap, k + 1, sizeof *v, 16);
-		if (!v) {
+		uint64_t *kv = v ? ml_grow(keys, &kcap, k + 1, sizeof *kv, 16) : NULL;
+		uint8_t *mv = kv ? ml_grow(mark, &mcap, k + 1, sizeof *mv, 16) : NULL;
+		units = v ? v : units;
+		keys = kv ? kv : keys;
+		mark = mv ? mv : mark;
+		if (!mv) {
 			rc = ML_ENOMEM;
 			break;
 		}
-		units = v;
+		bool any = false;
 		for (size_t i = 0; i < k; i++) {
-			if (!feed_unit_of(feed_unit, (uint64_t)ml_read_op_key(keys + 8 * i),
-			                  &units[i]))
+			keys[i] = (uint64_t)ml_read_op_key(blob + 8 * i);
+			mark[i] = 0;
+			if (!feed_unit_of(feed_unit, keys[i], &units[i]))
 				memset(units[i].b, 0, 32);
 			else if (has_unit(&in, &units[i]))
-				last = i;
+				mark[i] = 1, any = true;
 		}
-		for (size_t i = 0; last != SIZE_MAX && i <= last && rc == ML_OK; i++) {
+		for (size_t x = 0; any && x < k && rc == ML_OK; x++) {
+			if (mark[x] != 1)
+				continue;
+			if (!past_of(past, (int64_t)keys[x], &f)) {
+				rc = ML_ESTORE;
+				break;
+			}
+			for (size_t i = 0; i < k; i++)
+				if (!mark[i] && in_past_of(keys[i], keys[x], &f))
+					mark[i] = 2;
+		}
+		for (size_t i = 0; any && i < k && rc == ML_OK; i++) {
 			bool added;
 			static const struct ml_hash none;
-			if (memcmp(units[i].b, none.b, 32) != 0)
+			if (mark[i] && memcmp(units[i].b, none.b, 32) != 0)
 				rc = add_unit(sc, &units[i], &added);
 		}
 	}
 	if (rc == ML_OK && r != SQLITE_DONE)
 		rc = ML_ESTORE;
 	sqlite3_finalize(moved);
+	sqlite3_finalize(past);
+	ml_frontier_release(&f);
 	ml_free(units);
+	ml_free(keys);
+	ml_free(mark);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "crdt/err.h"
 #include "crdt/limits.h"
 #include "crdt/number.h"
+#include "node/scope.h"
 #include "tests/common/world.h"
 
 #include <sqlite3.h>
@@ -201,21 +202,39 @@ static long count_with(struct fx *fx, const char *sql, const struct ml_hash *a,
 	return w_count(&fx->w, q);
 }
 
-static int unit_op(struct fx *fx, const struct ml_key *key, const struct ml_hash *unit,
-                   const char *type, const char *field, const struct ml_hash *h,
-                   struct ml_hash *out)
+/* An op whose body is {member (when given), field: h (when given)}; out (optional) its id. */
+static int hash_op(struct fx *fx, const struct ml_key *key, const struct ml_hash *unit,
+                   enum ml_lane lane, const char *type, const struct ml_hash *member,
+                   const char *field, const struct ml_hash *h, struct ml_hash *out)
 {
 	struct ml_body_builder bb;
 	ml_bb_init(&bb);
+	if (member)
+		ml_bb_hash(&bb, "member", member);
 	if (field)
 		ml_bb_hash(&bb, field, h);
 	struct ml_buf body = ML_BUF_INIT;
 	int rc = ml_bb_finish(&bb, &body);
 	ml_bb_release(&bb);
 	if (rc == ML_OK)
-		rc = w_write(&fx->w, key, unit, ML_LANE_GOV, type, &body, out);
+		rc = w_write(&fx->w, key, unit, lane, type, &body, out);
 	ml_buf_release(&body);
 	return rc;
+}
+
+static int unit_op(struct fx *fx, const struct ml_key *key, const struct ml_hash *unit,
+                   const char *type, const char *field, const struct ml_hash *h,
+                   struct ml_hash *out)
+{
+	return hash_op(fx, key, unit, ML_LANE_GOV, type, NULL, field, h, out);
+}
+
+/* A member op of unit with body {member, field: h}. */
+static int member_op(struct fx *fx, const struct ml_key *key, const struct ml_hash *unit,
+                     const char *type, const struct ml_hash *member, const char *field,
+                     const struct ml_hash *h, struct ml_hash *out)
+{
+	return hash_op(fx, key, unit, ML_LANE_REG, type, member, field, h, out);
 }
 
 static void assert_rebuild_agrees(struct fx *fx)
@@ -565,6 +584,103 @@ static void test_register_number_given_twice_is_a_recorded_conflict(void **state
 	ml_key_free(approver2);
 }
 
+/* Appends the ops of log[from..to) to node, one batch each (as a peer's sync delivers them). */
+static void replay(struct fx *fx, struct ml_store *node, size_t from, size_t to)
+{
+	size_t off = from, len;
+	const uint8_t *p;
+	struct ml_ingest_result res;
+	while (off < to) {
+		OK(ml_oplog_next(fx->w.log.data, to, &off, &p, &len, &fx->w.err));
+		OK(ml_store_ingest(node, &p, &len, 1, fx->w.now, &res, &fx->w.err));
+		assert_int_equal(res.applied, 1);
+	}
+}
+
+/* Writes a transfer of member m to unit `to` by officer, submitted by them and approved. */
+static void approved_transfer(struct fx *fx, const struct ml_key *officer,
+                              const struct ml_key *approver, const struct ml_hash *m,
+                              const struct ml_hash *to, struct ml_hash *tr)
+{
+	OK(member_op(fx, officer, &fx->commune, "member_transfer", m, "to", to, tr));
+	OK(w_decide(&fx->w, officer, &fx->commune, "member_submit", m, tr, 1, NULL, NULL));
+	OK(w_decide(&fx->w, approver, &fx->commune, "member_approve", m, tr, 1, NULL, NULL));
+}
+
+/*
+ * Review risk 1: the units a device reads because a member passed through its unit are
+ * those of the member's ops in the past of the ops written inside, whatever order a node
+ * applied them in.  Two officers of commune A transfer the same member concurrently, one
+ * to B and one to C, each approved by its own district approver, and each receiving
+ * commune takes the member in.  B's receive never saw C's side, so no node may give B's
+ * officer C's feeds - neither the node that applied C's side first nor the other.  (C's
+ * transfer is the later one and stands: the member is managed by C, so C's officer reads
+ * every unit the member's ops are in, B included, by the transferred-in rule.)
+ */
+static void test_register_scope_follows_the_causal_past_not_the_apply_order(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_key *officer2 = w_key(21), *approver2 = w_key(22), *officer_b = w_key(23),
+	              *officer_c = w_key(24);
+	struct ml_hash b, c, m, to_b, to_c;
+	OK(w_unit(&fx->w, fx->admin, &fx->district, "CĐCS Trường THCS Gia Thụy", "base_union", &b));
+	OK(w_unit(&fx->w, fx->admin, &fx->district, "CĐCS Trường THCS Ngọc Lâm", "base_union", &c));
+	OK(w_grant(&fx->w, fx->admin, &fx->commune, &officer2->pk, "officer"));
+	OK(w_grant(&fx->w, fx->admin, &fx->district, &approver2->pk, "approver"));
+	OK(w_grant(&fx->w, fx->admin, &b, &officer_b->pk, "officer"));
+	OK(w_grant(&fx->w, fx->admin, &c, &officer_c->pk, "officer"));
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Đinh Thị Thu Hà", "109814160", &m));
+	OK(w_decide(&fx->w, fx->officer, &fx->commune, "member_submit", &m, &m, 1, NULL, NULL));
+	char num[13];
+	ml_number_format(1000030, num);
+	OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m, &m, 1, num, NULL));
+	/* a second node with everything so far; the two sides are written apart */
+	struct ml_store *other, *x, *y;
+	OK(w_open_node(&fx->w, "other", &other));
+	size_t shared = fx->w.log.len;
+	replay(fx, other, 0, shared);
+	approved_transfer(fx, fx->officer, fx->approver, &m, &b, &to_b);
+	OK(member_op(fx, officer_b, &b, "member_receive", &m, "transfer", &to_b, NULL));
+	size_t mid = fx->w.log.len;
+	struct ml_store *home = fx->w.s;
+	fx->w.s = other;
+	approved_transfer(fx, officer2, approver2, &m, &c, &to_c);
+	OK(member_op(fx, officer_c, &c, "member_receive", &m, "transfer", &to_c, NULL));
+	fx->w.s = home;
+	/* x applies B's side first, y C's side first */
+	OK(w_open_node(&fx->w, "x", &x));
+	OK(w_open_node(&fx->w, "y", &y));
+	replay(fx, x, 0, fx->w.log.len);
+	replay(fx, y, 0, shared);
+	replay(fx, y, mid, fx->w.log.len);
+	replay(fx, y, shared, mid);
+	struct ml_hash hx, hy;
+	OK(ml_store_state_hash(x, &hx, &fx->w.err));
+	OK(ml_store_state_hash(y, &hy, &fx->w.err));
+	assert_memory_equal(hx.b, hy.b, 32);
+	struct ml_store *nodes[2] = {x, y};
+	for (int k = 0; k < 2; k++) {
+		struct ml_scope_set *sc;
+		OK(ml_scope_of_device(nodes[k], &officer_b->pk, &sc, &fx->w.err));
+		/* its own unit, and the one the member came from: its receive names that past */
+		assert_true(ml_scope_has(sc, &b, ML_LANE_REG));
+		assert_true(ml_scope_has(sc, &fx->commune, ML_LANE_REG));
+		if (ml_scope_has(sc, &c, ML_LANE_REG))
+			fail_msg(
+			    "node %c gives B's officer the feeds of C, which B's receive never "
+			    "saw",
+			    "xy"[k]);
+		ml_scope_free(sc);
+	}
+	ml_store_close(x);
+	ml_store_close(y);
+	ml_store_close(other);
+	ml_key_free(officer2);
+	ml_key_free(approver2);
+	ml_key_free(officer_b);
+	ml_key_free(officer_c);
+}
+
 /*
  * Allocation failure at every point of an ingest and of a rebuild: each
  * failing attempt reports ML_ENOMEM and leaves the store exactly as it was
@@ -657,6 +773,8 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_register_store_of_another_schema_is_refused_untouched, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_register_scope_follows_the_causal_past_not_the_apply_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_allocation_failures_roll_back_cleanly,
 	                                    setup, teardown),
 	};
