@@ -282,7 +282,7 @@ static int author_locked(struct ml_store *s, const struct ml_key *key, const str
 			lens[i] = ends[i] - (i ? ends[i - 1] : 0);
 		}
 		if (rc == ML_OK)
-			rc = ml__ingest(s, p, lens, n, now_ms, true, NULL, &res, err);
+			rc = ml__ingest(s, p, lens, n, now_ms, true, &res, err);
 		if (rc == ML_OK && res.applied != n)
 			rc = ml_errf(err, res.first_error ? res.first_error : ML_EINVAL, "%s",
 			             res.first_message[0] ? res.first_message

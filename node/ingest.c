@@ -1069,7 +1069,7 @@ int ml_store_ingest_batch(struct ml_store *s, struct ml_batch *b, uint64_t now_m
 }
 
 int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
-               uint64_t now_ms, bool all_or_nothing, int64_t *feed_of, struct ml_ingest_result *res,
+               uint64_t now_ms, bool all_or_nothing, struct ml_ingest_result *res,
                struct ml_buf *err)
 {
 	memset(res, 0, sizeof *res);
@@ -1077,7 +1077,7 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 	if (ml_batch_new(ops, lens, n, &b) != ML_OK)
 		return ML_ENOMEM;
 	parse_items(b->items, n, true);
-	int rc = ingest_items(s, b->items, n, now_ms, all_or_nothing, feed_of, res, err);
+	int rc = ingest_items(s, b->items, n, now_ms, all_or_nothing, NULL, res, err);
 	ml_batch_free(b);
 	return rc;
 }
@@ -1085,14 +1085,7 @@ int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens
 int ml_store_ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
                     uint64_t now_ms, struct ml_ingest_result *res, struct ml_buf *err)
 {
-	return ml__ingest(s, ops, lens, n, now_ms, false, NULL, res, err);
-}
-
-int ml_store_ingest_feeds(struct ml_store *s, const uint8_t *const *ops, const size_t *lens,
-                          size_t n, uint64_t now_ms, int64_t *feed_of, struct ml_ingest_result *res,
-                          struct ml_buf *err)
-{
-	return ml__ingest(s, ops, lens, n, now_ms, false, feed_of, res, err);
+	return ml__ingest(s, ops, lens, n, now_ms, false, res, err);
 }
 
 /* Stages 2-5 for checked items (the file comment). */

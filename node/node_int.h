@@ -295,11 +295,10 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t p
 
 /*
  * ml_store_ingest with a choice: all_or_nothing stores nothing unless every op
- * of the batch is applied (local writes), and then fails with the first reason;
- * feed_of (optional) as in ml_store_ingest_feeds.
+ * of the batch is applied (local writes), and then fails with the first reason.
  */
 int ml__ingest(struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
-               uint64_t now_ms, bool all_or_nothing, int64_t *feed_of, struct ml_ingest_result *res,
+               uint64_t now_ms, bool all_or_nothing, struct ml_ingest_result *res,
                struct ml_buf *err);
 
 /* The fresh op at key, or NULL (see struct fresh). */

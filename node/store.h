@@ -69,16 +69,6 @@ int ml_store_ingest(struct ml_store *s, const uint8_t *const *ops, const size_t 
                     uint64_t now_ms, struct ml_ingest_result *res, struct ml_buf *err);
 
 /*
- * As ml_store_ingest, and sets where[i] (n entries) to op i's place: its
- * feed's number in this store << 32 | its seq, or 0 when op i was refused.
- * The network layer learns what a peer holds without decoding the ops
- * again.  Valid only on ML_OK.
- */
-int ml_store_ingest_feeds(struct ml_store *s, const uint8_t *const *ops, const size_t *lens,
-                          size_t n, uint64_t now_ms, int64_t *where, struct ml_ingest_result *res,
-                          struct ml_buf *err);
-
-/*
  * A batch of encoded ops whose parsing and signature checks (most of the CPU
  * an ingest needs outside SQLite) can run on another thread while the store
  * ingests the batch before it.  The ops' bytes are borrowed: they must stay
@@ -105,8 +95,11 @@ void ml_batch_check(struct ml_batch *b);
 void ml_batch_check_start(struct ml_batch *b);
 
 /*
- * ml_store_ingest_feeds for a batch (where optional): checks it first unless a
- * check was started.  A batch is ingested at most once: ML_EINVAL the second time.
+ * ml_store_ingest for a batch: checks it first unless a check was started.  A
+ * batch is ingested at most once: ML_EINVAL the second time.  where (optional,
+ * ml_batch_len entries) gets op i's place: its feed's number in this store << 32
+ * | its seq, or 0 when op i was refused; the network layer learns what a peer
+ * holds without decoding the ops again.  Valid only on ML_OK.
  */
 int ml_store_ingest_batch(struct ml_store *s, struct ml_batch *b, uint64_t now_ms, int64_t *where,
                           struct ml_ingest_result *res, struct ml_buf *err);
