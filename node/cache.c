@@ -340,22 +340,26 @@ int ml__member_cached(struct ml_store *s, const struct ml_hash *id, struct membe
 {
 	if (!s->cache)
 		return ML_ENOTFOUND;
-	const struct member_ctx *c = *member_slot(s->cache, id);
-	if (!c || !ml_hash_eq(&c->id, id))
+	struct member_ctx **slot = member_slot(s->cache, id);
+	if (!*slot || !ml_hash_eq(&(*slot)->id, id))
 		return ML_ENOTFOUND;
-	return ml__member_ctx_copy(m, c);
+	/* Taken, not copied: the judge changes m, and keeps it again once applied. */
+	*m = **slot;
+	ml_free(*slot);
+	*slot = NULL;
+	return ML_OK;
 }
 
-void ml__member_keep(struct ml_store *s, const struct member_ctx *m)
+void ml__member_keep(struct ml_store *s, struct member_ctx *m)
 {
 	struct ml_cache *c = cache_of(s);
 	if (!c)
 		return;
 	struct member_ctx **slot = member_slot(c, &m->id);
-	free_member(*slot);
-	*slot = ml_malloc(sizeof **slot);
-	if (*slot && ml__member_ctx_copy(*slot, m) != ML_OK) {
-		ml_free(*slot);
-		*slot = NULL;
-	}
+	if (!*slot && !(*slot = ml_calloc(1, sizeof **slot)))
+		return;
+	/* Swapped: m takes the evicted member (or an empty one), for its owner to release. */
+	struct member_ctx evicted = **slot;
+	**slot = *m;
+	*m = evicted;
 }

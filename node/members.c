@@ -92,62 +92,30 @@ static int append_op(struct member_ctx *m, const struct ml_op *op, struct pos at
 	return add_entry(m, start, m->raw.len, &op->id, at);
 }
 
-int ml__member_ctx_copy(struct member_ctx *dst, const struct member_ctx *src)
-{
-	*dst = *src;
-	dst->raw = (struct ml_buf)ML_BUF_INIT;
-	dst->e = NULL;
-	dst->at = NULL;
-	dst->body_off = NULL;
-	dst->n = dst->cap = 0;
-	int rc = reserve_entries(dst, src->n);
-	if (rc == ML_OK)
-		rc = ml_buf_add(&dst->raw, src->raw.data, src->raw.len);
-	if (rc != ML_OK) {
-		ml__member_ctx_release(dst);
-		return rc;
-	}
-	dst->n = src->n;
-	if (src->n) {
-		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
-		memcpy(dst->at, src->at, src->n * sizeof *dst->at);
-		memcpy(dst->body_off, src->body_off, src->n * sizeof *dst->body_off);
-	}
-	rebase_bodies(dst);
-	return ML_OK;
-}
-
 /* Reads the member's ops, listed by key in blob (8 bytes each), into m. */
 static int load_ops(struct ml_store *s, struct member_ctx *m, const uint8_t *blob, size_t len,
                     struct ml_buf *err)
 {
 	size_t n = len / 8;
-	size_t *start = ml_calloc(n + 1, sizeof *start);
-	int rc = start ? reserve_entries(m, n) : ML_ENOMEM;
-	int64_t *keys = ml_calloc(n ? n : 1, sizeof *keys);
-	struct ml_hash *ids = ml_calloc(n ? n : 1, sizeof *ids);
-	if (!keys || !ids)
-		rc = ML_ENOMEM;
+	int rc = reserve_entries(m, n);
 	for (size_t i = 0; i < n && rc == ML_OK; i++) {
 		uint64_t k = 0;
 		for (int b = 7; b >= 0; b--)
 			k = k << 8 | blob[8 * i + (size_t)b];
-		keys[i] = (int64_t)k;
-		start[i] = m->raw.len;
-		rc = ml__op_bytes(s, keys[i], &m->raw, &ids[i], err);
+		struct ml_hash id;
+		size_t start = m->raw.len;
+		rc = ml__op_bytes(s, (int64_t)k, &m->raw, &id, err);
 		if (rc == ML_ENOTFOUND)
 			rc = ml_errf(err, ML_ESTORE, "an applied op of a member is missing");
+		/* Entries point into raw, which may still move: rebased below. */
+		if (rc == ML_OK)
+			rc = add_entry(m, start, m->raw.len, &id,
+			               (struct pos){OP_KEY_FEED(k), OP_KEY_SEQ(k)});
 	}
-	if (start)
-		start[n] = m->raw.len;
-	for (size_t i = 0; i < n && rc == ML_OK; i++)
-		rc = add_entry(m, start[i], start[i + 1], &ids[i],
-		               (struct pos){OP_KEY_FEED(keys[i]), OP_KEY_SEQ(keys[i])});
+	if (rc == ML_OK)
+		rebase_bodies(m);
 	if (rc == ML_ESTORE && err && !err->len)
 		ml_errf(err, ML_ESTORE, "an applied op of a member no longer parses");
-	ml_free(start);
-	ml_free(keys);
-	ml_free(ids);
 	return rc;
 }
 
@@ -176,6 +144,8 @@ int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_
 		                (size_t)sqlite3_column_bytes(st, 4));
 		const unsigned char *f = sqlite3_column_text(st, 5);
 		snprintf(m->name_fold, sizeof m->name_fold, "%s", f ? (const char *)f : "");
+		const unsigned char *full = sqlite3_column_text(st, 11);
+		snprintf(m->full_name, sizeof m->full_name, "%s", full ? (const char *)full : "");
 		const unsigned char *num = sqlite3_column_text(st, 6);
 		m->has_number = num && strlen((const char *)num) == 12;
 		if (m->has_number)
@@ -419,12 +389,14 @@ static int others_with(struct ml_store *s, enum stmt_id q, const char *value,
 	return r == SQLITE_ROW || r == SQLITE_DONE ? ML_OK : ml__sqlerr(s, "find members", err);
 }
 
-/* Re-derives the member's duplicate pairs: every other record with the same ID number. */
-static int update_duplicates(struct ml_store *s, const struct ml_hash *id, const char *idnum,
-                             struct ml_buf *err)
+/* Re-derives the member's duplicate pairs: every other record with the same ID number.
+ * A member that had no ID number is in no pair yet. */
+static int update_duplicates(struct ml_store *s, const struct ml_hash *id, bool had,
+                             const char *idnum, struct ml_buf *err)
 {
-	int rc = delete_pairs_of(s, ST_DUPLICATE_DEL_MEMBER, ST_DUPLICATE_DEL_MEMBER_B, id,
-	                         "update duplicates", err);
+	int rc = had ? delete_pairs_of(s, ST_DUPLICATE_DEL_MEMBER, ST_DUPLICATE_DEL_MEMBER_B, id,
+	                               "update duplicates", err)
+	             : ML_OK;
 	if (rc != ML_OK || !idnum || !*idnum)
 		return rc;
 	struct ml_hash others[64];
@@ -444,12 +416,14 @@ static int update_duplicates(struct ml_store *s, const struct ml_hash *id, const
 	return rc;
 }
 
-/* Re-derives "number_shared" conflicts for the member: one number, two records. */
-static int update_number_conflicts(struct ml_store *s, const struct ml_hash *id, const char *number,
-                                   struct ml_buf *err)
+/* Re-derives "number_shared" conflicts for the member: one number, two records.  A member
+ * that had no number is in no such conflict yet. */
+static int update_number_conflicts(struct ml_store *s, const struct ml_hash *id, bool had,
+                                   const char *number, struct ml_buf *err)
 {
-	int rc = delete_pairs_of(s, ST_CONFLICT_DEL_NUMBER, ST_CONFLICT_DEL_NUMBER_B, id,
-	                         "update conflicts", err);
+	int rc = had ? delete_pairs_of(s, ST_CONFLICT_DEL_NUMBER, ST_CONFLICT_DEL_NUMBER_B, id,
+	                               "update conflicts", err)
+	             : ML_OK;
 	if (rc != ML_OK || !number)
 		return rc;
 	struct ml_hash others[16];
@@ -538,8 +512,11 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	text_of(d, "id_number", idnum, sizeof idnum);
 	text_of(v.state == ML_REC_OFFICIAL ? o : d, "status", status, sizeof status);
 	text_of(d, "origin", origin, sizeof origin);
+	/* Folding is costly (utf8proc): done again only when the name changed. */
 	struct ml_buf fold = ML_BUF_INIT;
-	rc = ml_fold(name, strlen(name), &fold);
+	rc = creates || strcmp(name, m->full_name) != 0
+	         ? ml_fold(name, strlen(name), &fold)
+	         : ml_buf_add(&fold, m->name_fold, strlen(m->name_fold));
 	bool transfers = false;
 	for (size_t i = 0; i < m->n; i++)
 		transfers |= m->e[i].type == ML_OT_MEMBER_TRANSFER;
@@ -605,10 +582,11 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	}
 	/* Duplicates follow the ID number: re-derive them only when it changed. */
 	if (rc == ML_OK && strcmp(idnum, m->id_number) != 0)
-		rc = update_duplicates(s, &m->id, idnum, err);
+		rc = update_duplicates(s, &m->id, m->id_number[0] != 0, idnum, err);
 	if (rc == ML_OK && (v.has_number != m->has_number ||
 	                    (v.has_number && memcmp(v.number, m->number, 12) != 0)))
-		rc = update_number_conflicts(s, &m->id, v.has_number ? v.number : NULL, err);
+		rc = update_number_conflicts(s, &m->id, m->has_number,
+		                             v.has_number ? v.number : NULL, err);
 	if (rc == ML_OK && (m->n_conflicts || v.n_conflicts)) {
 		st = ml__stmt(s, ST_CONFLICT_DEL_SUBJECT);
 		sqlite3_bind_blob(st, 1, m->id.b, 32, SQLITE_STATIC);
@@ -640,6 +618,7 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		if (v.has_number)
 			snprintf(m->number, sizeof m->number, "%.12s", v.number);
 		snprintf(m->name_fold, sizeof m->name_fold, "%s", ml_buf_str(&fold));
+		snprintf(m->full_name, sizeof m->full_name, "%s", name);
 		snprintf(m->id_number, sizeof m->id_number, "%s", idnum);
 		m->n_conflicts = (int)v.n_conflicts;
 		m->unit = v.unit;

@@ -189,7 +189,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_RANGES_OF] = "SELECT start, count, feed, seq FROM ranges WHERE unit = ?1",
 	[ST_RANGES_BY] = "SELECT start, count, feed, seq, op, stamp FROM ranges WHERE by_unit = ?1",
 	[ST_MEMBER_GET] = "SELECT rid, created_feed, created_seq, has_transfers, ops, name_fold,"
-		" number, id_number, n_conflicts, unit, state FROM members WHERE id = ?1",
+		" number, id_number, n_conflicts, unit, state, full_name FROM members WHERE id = ?1",
 	/* Parameters as in the updates (member_update_sql); ?1, the rid, is the new row's. */
 	[ST_MEMBER_INSERT] = "INSERT INTO members (unit, create_unit, state, status, number,"
 		" full_name, id_number, name_fold, first_approval_ms, pending, origin, has_transfers,"

@@ -22,7 +22,8 @@ struct member_ctx {
 	bool has_transfers;
 	bool has_number;
 	char number[13];
-	char name_fold[256];
+	char full_name[512]; /* at most 100 characters (schema.c), 4 bytes each */
+	char name_fold[512];
 	char id_number[16];
 	int n_conflicts;
 	struct ml_hash unit; /* the row's unit and state (indexed columns) */
@@ -112,12 +113,11 @@ void ml__member_ctx_release(struct member_ctx *m);
 int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
                     struct ml_buf *err);
 
-/* Makes dst (uninitialised) a deep copy of src; ML_OK or ML_ENOMEM (dst then empty). */
-int ml__member_ctx_copy(struct member_ctx *dst, const struct member_ctx *src);
-
-/* Member cache (cache.c): copies member id into m (ML_OK), or ML_ENOTFOUND / ML_ENOMEM. */
+/* Member cache (cache.c): moves member id out of the cache into m (empty) and returns
+ * ML_OK, or ML_ENOTFOUND. */
 int ml__member_cached(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m);
-/* Keeps a copy of m as its row now stands; a failure only costs a later reload. */
-void ml__member_keep(struct ml_store *s, const struct member_ctx *m);
+/* Moves m, as its row now stands, into the cache; m gets the member it evicts (or an empty
+ * one), which the caller still releases.  Out of memory only costs a later reload. */
+void ml__member_keep(struct ml_store *s, struct member_ctx *m);
 
 #endif
