@@ -260,8 +260,12 @@ static struct work *find_change(struct work *w, size_t n, const uint8_t *id)
 	return NULL;
 }
 
-int ml_member_fold(const struct ml_hash *id, const struct ml_member_entry *e, size_t n,
-                   struct ml_member_view *v)
+static int write_sum_of_fold(const struct work *w, size_t n, const struct work *create,
+                             const struct ml_member_view *v, uint64_t number_tag,
+                             bool numbered_twice, struct ml_buf *sum);
+
+static int fold(const struct ml_hash *id, const struct ml_member_entry *e, size_t n,
+                struct ml_member_view *v, struct ml_buf *sum)
 {
 	memset(v, 0, sizeof *v);
 	v->state = ML_REC_UNKNOWN;
@@ -280,6 +284,8 @@ int ml_member_fold(const struct ml_hash *id, const struct ml_member_entry *e, si
 	/* Decisions: which changes are submitted, approved, rejected; the number. */
 	struct work *create = NULL;
 	const struct ml_hash *number_op = NULL;
+	uint64_t number_tag = 0;
+	size_t numbered = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (w[i].change && (ml_optype_info(w[i].e->type)->flags & ML_OTF_CREATES) &&
 		    ml_hash_eq(&w[i].e->stamp.id, id))
@@ -334,10 +340,12 @@ int ml_member_fold(const struct ml_hash *id, const struct ml_member_entry *e, si
 		const char *num;
 		size_t len;
 		if (ml_body_text(&w[i].body, "number", &num, &len, NULL) == ML_OK && len == 12) {
+			numbered++;
 			if (!v->has_number) {
 				v->has_number = true;
 				memcpy(v->number, num, 12);
 				number_op = &w[i].e->stamp.id;
+				number_tag = w[i].e->tag;
 			} else if (memcmp(v->number, num, 12) != 0) {
 				add_conflict(v, ML_MC_TWO_NUMBERS, number_op, &w[i].e->stamp.id);
 			}
@@ -402,9 +410,27 @@ int ml_member_fold(const struct ml_hash *id, const struct ml_member_entry *e, si
 		if (rc == ML_OK && create->approved)
 			rc = write_record(&official, &v->official);
 	}
+	if (rc == ML_OK && sum)
+		rc = write_sum_of_fold(w, n, create, v, number_tag, numbered > 1, sum);
 	ml_free(w);
 	if (rc != ML_OK)
 		ml_member_view_release(v);
+	return rc;
+}
+
+int ml_member_fold(const struct ml_hash *id, const struct ml_member_entry *e, size_t n,
+                   struct ml_member_view *v)
+{
+	return fold(id, e, n, v, NULL);
+}
+
+int ml_member_fold_sum(const struct ml_hash *id, const struct ml_member_entry *e, size_t n,
+                       struct ml_member_view *v, struct ml_buf *sum)
+{
+	sum->len = 0;
+	int rc = fold(id, e, n, v, sum);
+	if (rc != ML_OK)
+		ml_buf_release(sum);
 	return rc;
 }
 
@@ -424,4 +450,388 @@ const char *ml_member_text(const struct ml_buf *map, const char *key, size_t *n)
 	    ml_body_text(&b, key, &s, n, NULL) != ML_OK)
 		return NULL;
 	return s;
+}
+
+/* --- summaries -------------------------------------------------------------- */
+
+/*
+ * Layout, integers little-endian, clocks as ms (8 bytes) then c (4):
+ *   0    version (1)
+ *   1    flags (ML_SUM_*)
+ *   2    the creating entry's type
+ *   3    latest clock of any entry
+ *   15   latest clock of an approved change
+ *   27   clock of the first approval of the record itself
+ *   39   tag of the approval that carried the number
+ *   47   the number (12 digits; zeros when none)
+ *   59   the changes in stamp order, ML_MEMBER_SUM_CHANGE bytes each:
+ *        op id (32), tag (8), flags (SC_*)
+ */
+#define SUM_VERSION 1
+#define SUM_HEAD    59
+
+enum { SC_SUBMITTED = 1, SC_APPROVED = 2, SC_REJECTED = 4, SC_CREATE = 8 };
+
+static void put_u64(uint8_t *p, uint64_t x)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(x >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t x = 0;
+	for (int i = 7; i >= 0; i--)
+		x = x << 8 | p[i];
+	return x;
+}
+
+static void put_hlc(uint8_t *p, struct ml_hlc h)
+{
+	put_u64(p, h.ms);
+	for (int i = 0; i < 4; i++)
+		p[8 + i] = (uint8_t)(h.c >> (8 * i));
+}
+
+static struct ml_hlc get_hlc(const uint8_t *p)
+{
+	uint32_t c = 0;
+	for (int i = 3; i >= 0; i--)
+		c = c << 8 | p[8 + i];
+	return (struct ml_hlc){get_u64(p), c};
+}
+
+static int put_head(struct ml_buf *out, const struct ml_member_sum *s)
+{
+	uint8_t h[SUM_HEAD] = {SUM_VERSION, s->flags, (uint8_t)s->create_type};
+	put_hlc(h + 3, s->last);
+	put_hlc(h + 15, s->last_approved);
+	put_hlc(h + 27, s->first_approval);
+	put_u64(h + 39, s->number_tag);
+	memcpy(h + 47, s->number, 12);
+	return ml_buf_add(out, h, sizeof h);
+}
+
+static int put_change(struct ml_buf *out, const struct ml_hash *id, uint64_t tag, uint8_t flags)
+{
+	uint8_t c[ML_MEMBER_SUM_CHANGE];
+	memcpy(c, id->b, 32);
+	put_u64(c + 32, tag);
+	c[40] = flags;
+	return ml_buf_add(out, c, sizeof c);
+}
+
+static struct ml_hlc later(struct ml_hlc a, struct ml_hlc b)
+{
+	return ml_hlc_cmp(a, b) >= 0 ? a : b;
+}
+
+static bool moves(enum ml_optype t)
+{
+	return t == ML_OT_MEMBER_TRANSFER || t == ML_OT_MEMBER_RECEIVE;
+}
+
+/* The summary of a fold's work; left empty when the entries cannot be summarised. */
+static int write_sum_of_fold(const struct work *w, size_t n, const struct work *create,
+                             const struct ml_member_view *v, uint64_t number_tag,
+                             bool numbered_twice, struct ml_buf *sum)
+{
+	if (!create || v->n_conflicts_total)
+		return ML_OK;
+	struct ml_member_sum h;
+	memset(&h, 0, sizeof h);
+	h.create_type = create->e->type;
+	h.first_approval = v->first_approval.hlc;
+	h.flags = (v->approved_ever ? ML_SUM_APPROVED_EVER : 0) |
+	          (v->has_number ? ML_SUM_HAS_NUMBER : 0) |
+	          (numbered_twice ? ML_SUM_NUMBERED_TWICE : 0);
+	if (v->has_number) {
+		memcpy(h.number, v->number, 12);
+		h.number_tag = number_tag;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (moves(w[i].e->type))
+			return ML_OK;
+		h.last = later(h.last, w[i].e->stamp.hlc);
+		if (!w[i].change || !w[i].approved)
+			continue;
+		/* A step builds the official record only from the record's own approval on. */
+		if (!create->approved)
+			return ML_OK;
+		h.flags |= ML_SUM_ANY_APPROVED;
+		h.last_approved = later(h.last_approved, w[i].e->stamp.hlc);
+	}
+	int rc = put_head(sum, &h);
+	for (size_t i = 0; i < n && rc == ML_OK; i++)
+		if (w[i].change)
+			rc = put_change(sum, &w[i].e->stamp.id, w[i].e->tag,
+			                (uint8_t)((w[i].submitted ? SC_SUBMITTED : 0) |
+			                          (w[i].approved ? SC_APPROVED : 0) |
+			                          (w[i].rejected ? SC_REJECTED : 0) |
+			                          (&w[i] == create ? SC_CREATE : 0)));
+	if (rc != ML_OK)
+		sum->len = 0;
+	return rc;
+}
+
+int ml_member_sum_parse(const uint8_t *p, size_t len, struct ml_member_sum *s)
+{
+	if (!p || len < SUM_HEAD || p[0] != SUM_VERSION ||
+	    (len - SUM_HEAD) % ML_MEMBER_SUM_CHANGE != 0)
+		return ML_EMALFORMED;
+	s->flags = p[1];
+	s->create_type = (enum ml_optype)p[2];
+	s->last = get_hlc(p + 3);
+	s->last_approved = get_hlc(p + 15);
+	s->first_approval = get_hlc(p + 27);
+	s->number_tag = get_u64(p + 39);
+	memcpy(s->number, p + 47, 12);
+	s->changes = p + SUM_HEAD;
+	s->n_changes = (len - SUM_HEAD) / ML_MEMBER_SUM_CHANGE;
+	return ML_OK;
+}
+
+/* Index of change `id` in s, or -1. */
+static long change_index(const struct ml_member_sum *s, const uint8_t *id)
+{
+	for (size_t i = 0; i < s->n_changes; i++)
+		if (memcmp(s->changes + i * ML_MEMBER_SUM_CHANGE, id, 32) == 0)
+			return (long)i;
+	return -1;
+}
+
+bool ml_member_sum_change(const struct ml_member_sum *s, const uint8_t *id, uint64_t *tag)
+{
+	long i = change_index(s, id);
+	if (i >= 0)
+		*tag = get_u64(s->changes + (size_t)i * ML_MEMBER_SUM_CHANGE + 32);
+	return i >= 0;
+}
+
+/* Splits a folded record (as write_record wrote it) back into slots. */
+static int read_record(const uint8_t *p, size_t len, struct record *r)
+{
+	memset(r, 0, sizeof *r);
+	struct ml_body b;
+	if (!len)
+		return ML_OK;
+	if (ml_body_parse(&b, p, len, NULL) != ML_OK)
+		return ML_EAGAIN;
+	for (size_t i = 0; i < b.n; i++) {
+		int s = 0;
+		while (s < S_COUNT && (strlen(slot_names[s]) != b.f[i].klen ||
+		                       memcmp(slot_names[s], b.f[i].key, b.f[i].klen) != 0))
+			s++;
+		if (s == S_COUNT)
+			return ML_EAGAIN;
+		r->slot[s] = (struct value){b.f[i].val, b.f[i].vlen};
+	}
+	return ML_OK;
+}
+
+/* The changes a step reads (approved by its entry), with their parsed bodies. */
+struct fetched {
+	struct ml_member_entry e;
+	struct ml_body body;
+};
+
+static int by_fetched_stamp(const void *x, const void *y)
+{
+	const struct fetched *a = x, *b = y;
+	return ml_stamp_cmp(&a->e.stamp, &b->e.stamp);
+}
+
+/* Applies decision e (body b) to the change flags fl of s; the changes it newly approves go
+ * to approved[0..*k).  ML_EAGAIN when the outcome needs the full fold. */
+static int decide_step(const struct ml_member_sum *s, uint8_t *fl, const struct ml_member_entry *e,
+                       const struct ml_body *b, struct ml_member_sum *out, size_t *approved,
+                       size_t *k, struct ml_member_view *v)
+{
+	const uint8_t *ids;
+	size_t n;
+	*k = 0;
+	if (ml_body_ids(b, "changes", &ids, &n, NULL) != ML_OK)
+		return ML_OK; /* as the fold: a decision naming nothing decides nothing */
+	bool covers_create = false;
+	for (size_t j = 0; j < n; j++) {
+		long i = change_index(s, ids + j * ML_HASH_BYTES);
+		if (i < 0)
+			continue;
+		uint8_t *f = &fl[i];
+		covers_create |= *f & SC_CREATE;
+		if (e->type == ML_OT_MEMBER_SUBMIT) {
+			*f |= SC_SUBMITTED;
+			if ((*f & SC_REJECTED) && !(*f & SC_APPROVED))
+				*f &= (uint8_t)~SC_REJECTED;
+		} else if (e->type == ML_OT_MEMBER_APPROVE && !(*f & SC_APPROVED)) {
+			*f |= SC_APPROVED;
+			approved[(*k)++] = (size_t)i;
+		} else if (e->type == ML_OT_MEMBER_REJECT && !(*f & SC_REJECTED)) {
+			*f |= SC_REJECTED;
+		}
+		if ((*f & SC_APPROVED) && (*f & SC_REJECTED))
+			return ML_EAGAIN; /* a conflict: the fold lists it */
+	}
+	if (e->type == ML_OT_MEMBER_REJECT &&
+	    ml_body_text(b, "reason", &v->return_reason, &v->return_reason_len, NULL) != ML_OK)
+		v->return_reason = NULL;
+	if (e->type != ML_OT_MEMBER_APPROVE)
+		return ML_OK;
+	if (covers_create && !(out->flags & ML_SUM_APPROVED_EVER)) {
+		out->flags |= ML_SUM_APPROVED_EVER;
+		out->first_approval = e->stamp.hlc;
+	}
+	const char *num;
+	size_t len;
+	if (ml_body_text(b, "number", &num, &len, NULL) == ML_OK && len == 12) {
+		if (!(out->flags & ML_SUM_HAS_NUMBER)) {
+			out->flags |= ML_SUM_HAS_NUMBER;
+			memcpy(out->number, num, 12);
+			out->number_tag = e->tag;
+		} else if (memcmp(out->number, num, 12) != 0) {
+			return ML_EAGAIN; /* two numbers */
+		} else {
+			out->flags |= ML_SUM_NUMBERED_TWICE;
+		}
+	}
+	return ML_OK;
+}
+
+/* Reads the changes s[approved[0..k)] through get and applies them to the official record, in
+ * stamp order, after every change approved before.  ML_EAGAIN when one is older than those. */
+static int approve_step(const struct ml_member_sum *s, const size_t *approved, size_t k,
+                        ml_member_get_fn get, void *ctx, struct fetched *got,
+                        struct record *official, struct ml_member_sum *out)
+{
+	for (size_t i = 0; i < k; i++) {
+		const uint8_t *c = s->changes + approved[i] * ML_MEMBER_SUM_CHANGE;
+		int rc = get(ctx, get_u64(c + 32), &got[i].e);
+		if (rc != ML_OK)
+			return rc;
+		if (memcmp(got[i].e.stamp.id.b, c, 32) != 0)
+			return ML_EAGAIN;
+		memset(&got[i].body, 0, sizeof got[i].body);
+		ml_body_parse(&got[i].body, got[i].e.body, got[i].e.body_len, NULL);
+	}
+	qsort(got, k, sizeof *got, by_fetched_stamp);
+	if (k && (out->flags & ML_SUM_ANY_APPROVED) &&
+	    ml_hlc_cmp(got[0].e.stamp.hlc, out->last_approved) <= 0)
+		return ML_EAGAIN;
+	for (size_t i = 0; i < k; i++) {
+		if (moves(got[i].e.type))
+			return ML_EAGAIN;
+		apply_change(official, &got[i].e, &got[i].body);
+		out->last_approved = got[i].e.stamp.hlc;
+		out->flags |= ML_SUM_ANY_APPROVED;
+	}
+	return ML_OK;
+}
+
+int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry *e,
+                   ml_member_get_fn get, void *ctx, struct ml_member_view *v, struct ml_buf *sum)
+{
+	memset(v, 0, sizeof *v);
+	v->state = ML_REC_UNKNOWN;
+	sum->len = 0;
+	struct ml_member_sum s;
+	bool is_change = ml_optype_info(e->type)->flags & ML_OTF_CHANGE;
+	bool is_decision = e->type == ML_OT_MEMBER_SUBMIT || e->type == ML_OT_MEMBER_APPROVE ||
+	                   e->type == ML_OT_MEMBER_REJECT;
+	if (ml_member_sum_parse(p->sum, p->sum_len, &s) != ML_OK ||
+	    ml_hlc_cmp(e->stamp.hlc, s.last) <= 0 || moves(e->type) ||
+	    (ml_optype_info(e->type)->flags & ML_OTF_CREATES) || !(is_change || is_decision) ||
+	    s.n_changes + 1 > ML_MEMBER_MAX_ENTRIES)
+		return ML_EAGAIN;
+	struct record draft, official;
+	bool was_official = false;
+	uint8_t *fl = ml_malloc(s.n_changes + 1);
+	size_t *approved = ml_calloc(s.n_changes + 1, sizeof *approved);
+	struct fetched *got = ml_calloc(s.n_changes + 1, sizeof *got);
+	int rc = fl && approved && got ? ML_OK : ML_ENOMEM;
+	for (size_t i = 0; i < s.n_changes && rc == ML_OK; i++) {
+		fl[i] = s.changes[i * ML_MEMBER_SUM_CHANGE + 40];
+		if ((fl[i] & SC_CREATE) && (fl[i] & SC_APPROVED))
+			was_official = true;
+	}
+	if (rc == ML_OK)
+		rc = read_record(p->draft, p->draft_len, &draft);
+	if (rc == ML_OK)
+		rc = read_record(was_official ? p->official : NULL,
+		                 was_official ? p->official_len : 0, &official);
+	struct ml_body body;
+	memset(&body, 0, sizeof body);
+	ml_body_parse(&body, e->body, e->body_len, NULL);
+	struct ml_member_sum out = s;
+	out.last = e->stamp.hlc;
+	size_t k = 0;
+	if (rc == ML_OK && is_change) {
+		/* Later than every decision, so none names it: a pending change of the draft. */
+		apply_change(&draft, e, &body);
+		fl[s.n_changes] = 0;
+	} else if (rc == ML_OK) {
+		rc = decide_step(&s, fl, e, &body, &out, approved, &k, v);
+		bool official_now = was_official;
+		for (size_t i = 0; i < s.n_changes; i++)
+			official_now |= (fl[i] & SC_CREATE) && (fl[i] & SC_APPROVED);
+		/* Approved changes before the record's own approval: the full fold. */
+		if (rc == ML_OK && k && !official_now)
+			rc = ML_EAGAIN;
+		if (rc == ML_OK)
+			rc = approve_step(&s, approved, k, get, ctx, got, &official, &out);
+	}
+	size_t n = s.n_changes + (is_change ? 1 : 0);
+	bool waiting = false, rejected = false, create_approved = false;
+	for (size_t i = 0; i < n && rc == ML_OK; i++) {
+		v->changes++;
+		if (fl[i] & SC_APPROVED)
+			v->approved++;
+		else if (fl[i] & SC_REJECTED)
+			v->rejected++;
+		else
+			v->pending++;
+		waiting |= (fl[i] & SC_SUBMITTED) && !(fl[i] & (SC_APPROVED | SC_REJECTED));
+		rejected |= fl[i] & SC_REJECTED;
+		create_approved |= (fl[i] & SC_CREATE) && (fl[i] & SC_APPROVED);
+	}
+	if (rc == ML_OK) {
+		v->create_unit = v->unit = p->create_unit;
+		v->create_type = s.create_type;
+		v->approved_ever = out.flags & ML_SUM_APPROVED_EVER;
+		v->first_approval.hlc = out.first_approval;
+		v->has_number = out.flags & ML_SUM_HAS_NUMBER;
+		memcpy(v->number, out.number, 12);
+		if (create_approved) {
+			v->state = ML_REC_OFFICIAL;
+			if (official.slot[S_UNIT].p && official.slot[S_UNIT].n == 34)
+				memcpy(v->unit.b, official.slot[S_UNIT].p + 2, 32);
+		} else {
+			v->state = waiting    ? ML_REC_SUBMITTED
+			           : rejected ? ML_REC_RETURNED
+			                      : ML_REC_DRAFT;
+		}
+		rc = write_record(&draft, &v->draft);
+		if (rc == ML_OK && create_approved)
+			rc = write_record(&official, &v->official);
+	}
+	if (rc == ML_OK)
+		rc = put_head(sum, &out);
+	for (size_t i = 0; i < n && rc == ML_OK; i++) {
+		struct ml_hash cid = e->stamp.id;
+		uint64_t tag = e->tag;
+		if (i < s.n_changes) {
+			memcpy(cid.b, s.changes + i * ML_MEMBER_SUM_CHANGE, 32);
+			tag = get_u64(s.changes + i * ML_MEMBER_SUM_CHANGE + 32);
+		}
+		rc = put_change(sum, &cid, tag, fl[i]);
+	}
+	ml_free(fl);
+	ml_free(approved);
+	ml_free(got);
+	if (rc != ML_OK) {
+		ml_member_view_release(v);
+		memset(v, 0, sizeof *v);
+		v->state = ML_REC_UNKNOWN;
+		ml_buf_release(sum);
+	}
+	return rc;
 }

@@ -40,6 +40,8 @@ struct ml_member_entry {
 	struct ml_hash unit; /* the op's unit */
 	const uint8_t *body; /* the op's body, borrowed */
 	size_t body_len;
+	uint64_t
+	    tag; /* the caller's name for the entry (the node: the op's key), kept in summaries */
 };
 
 enum ml_record_state {
@@ -92,6 +94,74 @@ int ml_member_fold(const struct ml_hash *id, const struct ml_member_entry *e, si
 
 /* Frees v's buffers. */
 void ml_member_view_release(struct ml_member_view *v);
+
+/*
+ * Summaries.  Folding a member means reading every entry about it; a summary
+ * keeps what the next entry needs of the others when that entry's clock is
+ * later than all of theirs (the usual case: ops arrive in causal order), so it
+ * can be folded in alone by ml_member_step.  Anything else (an entry from the
+ * past, a transfer, a conflict) needs the full fold.  Both give the same view:
+ * tests/unit/test_crdt_member.c checks it on every prefix of random histories,
+ * and stores opened with MEMBERLOG_FOLD_CHECK=1 check it on every op.
+ */
+
+/* A summary's fixed part, parsed; the changes stay encoded (ML_MEMBER_SUM_CHANGE bytes each:
+ * op id, tag, flags). */
+struct ml_member_sum {
+	uint8_t flags; /* ML_SUM_* */
+	enum ml_optype create_type;
+	struct ml_hlc last;           /* the latest clock of any entry */
+	struct ml_hlc last_approved;  /* the latest clock of an approved change */
+	struct ml_hlc first_approval; /* the approval that first made the record official */
+	uint64_t number_tag;          /* the approval that carried the number */
+	char number[12];
+	const uint8_t *changes; /* borrowed */
+	size_t n_changes;
+};
+
+#define ML_SUM_APPROVED_EVER 1
+#define ML_SUM_HAS_NUMBER    2
+#define ML_SUM_ANY_APPROVED  4
+/* More than one approval carried the (same) number: which of them an op has seen needs the
+ * entries themselves. */
+#define ML_SUM_NUMBERED_TWICE 8
+#define ML_MEMBER_SUM_CHANGE  41
+
+/*
+ * Like ml_member_fold; also sets *sum to the summary of e (emptied when these entries
+ * cannot be summarised: no creating entry, a transfer, a conflict, or an approved
+ * change before the record's own approval).  ML_OK, ML_ETOOBIG or ML_ENOMEM (*sum then
+ * released).
+ */
+int ml_member_fold_sum(const struct ml_hash *id, const struct ml_member_entry *e, size_t n,
+                       struct ml_member_view *v, struct ml_buf *sum);
+
+/* Parses summary p[0..len) into *s (borrowing p); ML_OK or ML_EMALFORMED (empty included). */
+int ml_member_sum_parse(const uint8_t *p, size_t len, struct ml_member_sum *s);
+
+/* True when op `id` (32 bytes) is one of s's changes; *tag gets its tag. */
+bool ml_member_sum_change(const struct ml_member_sum *s, const uint8_t *id, uint64_t *tag);
+
+/* What a step reads of the member besides its summary. */
+struct ml_member_prior {
+	const uint8_t *sum, *draft, *official; /* official: empty until approved */
+	size_t sum_len, draft_len, official_len;
+	struct ml_hash create_unit;
+};
+
+/* Gives the caller's entry tagged `tag`, its body valid until the step returns; ML_OK or
+ * an error the step returns. */
+typedef int (*ml_member_get_fn)(void *ctx, uint64_t tag, struct ml_member_entry *out);
+
+/*
+ * Folds entry e into the member whose entries p summarises, as ml_member_fold would fold
+ * them all, into *v and its summary into *sum (both the caller's to release).  Reads the
+ * changes e approves through get.  Returns ML_OK; ML_EAGAIN when e needs the full fold;
+ * ML_ENOMEM or get's error (*v and *sum released on any error).  v->return_reason is e's
+ * only.
+ */
+int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry *e,
+                   ml_member_get_fn get, void *ctx, struct ml_member_view *v, struct ml_buf *sum);
 
 /* Returns the official ("official") or draft text field `key` of v, or NULL; *n gets its length. */
 const char *ml_member_text(const struct ml_buf *map, const char *key, size_t *n);

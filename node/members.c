@@ -4,11 +4,13 @@
  *
  * A member row lists the keys of every applied op about the member (the ops
  * column: 8-byte little-endian op keys, in the order they were applied), so
- * the record is refolded (crdt/member.c) from the log itself, and a past-only
- * fold filters the ops by (feed, seq).  The row also holds the folded result;
- * its draft is NULL when it equals the official version.  A small cache
- * (cache.c) keeps recently used members decoded, so a burst of ops about the
- * same members does not re-read their ops.
+ * the record can be refolded (crdt/member.c) from the log itself, and a
+ * past-only fold filters the ops by (feed, seq).  The row also holds the
+ * folded result (its draft is NULL when it equals the official version) and
+ * the member's summary, from which an op later than all the member's others
+ * is judged and folded in without reading them (ml_member_step); any other op
+ * reads them all.  A small cache (cache.c) keeps recently used members, so a
+ * burst of ops about the same members does not re-read their rows.
  */
 #include "view.h"
 
@@ -23,6 +25,10 @@
 
 void ml__member_ctx_release(struct member_ctx *m)
 {
+	ml_buf_release(&m->keys);
+	ml_buf_release(&m->sum);
+	ml_buf_release(&m->official);
+	ml_buf_release(&m->draft);
 	ml_buf_release(&m->raw);
 	ml_free(m->e);
 	ml_free(m->at);
@@ -31,6 +37,7 @@ void ml__member_ctx_release(struct member_ctx *m)
 	m->at = NULL;
 	m->body_off = NULL;
 	m->n = m->cap = 0;
+	m->ops_loaded = false;
 }
 
 /* Points every entry's body into m->raw again (after raw moved). */
@@ -70,6 +77,7 @@ static int add_entry(struct member_ctx *m, size_t start, size_t end, const struc
 		return ML_ESTORE;
 	struct ml_member_entry *e = &m->e[m->n];
 	e->stamp = (struct ml_stamp){op.hlc, op.author, op.id};
+	e->tag = (uint64_t)OP_KEY(at.feed, at.seq);
 	e->type = ml_optype_of(op.type);
 	e->unit = op.unit;
 	e->body = op.body;
@@ -92,16 +100,32 @@ static int append_op(struct member_ctx *m, const struct ml_op *op, struct pos at
 	return add_entry(m, start, m->raw.len, &op->id, at);
 }
 
-/* Reads the member's ops, listed by key in blob (8 bytes each), into m. */
-static int load_ops(struct ml_store *s, struct member_ctx *m, const uint8_t *blob, size_t len,
-                    struct ml_buf *err)
+static uint64_t key_at(const struct ml_buf *keys, size_t i)
 {
-	size_t n = len / 8;
+	uint64_t k = 0;
+	for (int b = 7; b >= 0; b--)
+		k = k << 8 | keys->data[8 * i + (size_t)b];
+	return k;
+}
+
+static int add_key(struct ml_buf *keys, uint64_t k)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(k >> (8 * i));
+	return ml_buf_add(keys, b, 8);
+}
+
+int ml__member_ops(struct ml_store *s, struct member_ctx *m, struct ml_buf *err)
+{
+	if (m->ops_loaded)
+		return ML_OK;
+	size_t n = m->keys.len / 8;
+	m->n = 0;
+	m->raw.len = 0;
 	int rc = reserve_entries(m, n);
 	for (size_t i = 0; i < n && rc == ML_OK; i++) {
-		uint64_t k = 0;
-		for (int b = 7; b >= 0; b--)
-			k = k << 8 | blob[8 * i + (size_t)b];
+		uint64_t k = key_at(&m->keys, i);
 		struct ml_hash id;
 		size_t start = m->raw.len;
 		rc = ml__op_bytes(s, (int64_t)k, &m->raw, &id, err);
@@ -116,11 +140,18 @@ static int load_ops(struct ml_store *s, struct member_ctx *m, const uint8_t *blo
 		rebase_bodies(m);
 	if (rc == ML_ESTORE && err && !err->len)
 		ml_errf(err, ML_ESTORE, "an applied op of a member no longer parses");
+	m->ops_loaded = rc == ML_OK;
 	return rc;
 }
 
-int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
-                    struct ml_buf *err)
+static int column_buf(sqlite3_stmt *st, int col, struct ml_buf *out)
+{
+	out->len = 0;
+	return ml_buf_add(out, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col));
+}
+
+int ml__member_load_row(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
+                        struct ml_buf *err)
 {
 	ml__member_ctx_release(m);
 	memset(m, 0, sizeof *m);
@@ -133,15 +164,12 @@ int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_
 	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
 	int q = sqlite3_step(st);
 	rc = ML_OK;
-	struct ml_buf keys = ML_BUF_INIT;
 	if (q == SQLITE_ROW) {
 		m->id = *id;
 		m->rid = sqlite3_column_int64(st, 0);
 		m->created = (struct pos){(uint64_t)sqlite3_column_int64(st, 1),
 		                          (uint64_t)sqlite3_column_int64(st, 2)};
 		m->has_transfers = sqlite3_column_int(st, 3);
-		rc = ml_buf_add(&keys, sqlite3_column_blob(st, 4),
-		                (size_t)sqlite3_column_bytes(st, 4));
 		const unsigned char *f = sqlite3_column_text(st, 5);
 		snprintf(m->name_fold, sizeof m->name_fold, "%s", f ? (const char *)f : "");
 		const unsigned char *full = sqlite3_column_text(st, 11);
@@ -157,16 +185,29 @@ int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_
 			memcpy(m->unit.b, sqlite3_column_blob(st, 9), 32);
 		const unsigned char *state = sqlite3_column_text(st, 10);
 		snprintf(m->state, sizeof m->state, "%s", state ? (const char *)state : "");
+		if (sqlite3_column_bytes(st, 15) == 32)
+			memcpy(m->create_unit.b, sqlite3_column_blob(st, 15), 32);
+		rc = column_buf(st, 4, &m->keys);
+		if (rc == ML_OK)
+			rc = column_buf(st, 12, &m->sum);
+		if (rc == ML_OK)
+			rc = column_buf(st, 13, &m->official);
+		if (rc == ML_OK)
+			rc = column_buf(st, 14, &m->draft);
 	}
 	sqlite3_reset(st);
-	if (q == SQLITE_ROW && rc == ML_OK)
-		rc = load_ops(s, m, keys.data, keys.len, err);
-	ml_buf_release(&keys);
 	if (q == SQLITE_DONE)
 		return ML_ENOTFOUND;
 	if (q != SQLITE_ROW)
 		return ml__sqlerr(s, "read member", err);
 	return rc;
+}
+
+int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
+                    struct ml_buf *err)
+{
+	int rc = ml__member_load_row(s, id, m, err);
+	return rc == ML_OK ? ml__member_ops(s, m, err) : rc;
 }
 
 /* Folds the member's entries that are in the past of j's op into j->mview. */
@@ -185,42 +226,48 @@ static int fold_in_past(struct judge *j)
 	return rc;
 }
 
-int ml__member_in_past(struct judge *j, const struct ml_hash *member)
+static struct pos pos_of_tag(uint64_t tag)
 {
-	char x[17];
-	ml_hex_encode(member->b, 8, x);
-	int rc = ml__member_load(j->s, member, &j->m, j->err);
-	if (rc == ML_ENOTFOUND || (rc == ML_OK && !ml__in_past(j, j->m.created)))
-		return ml__reject(j, ML_EFIELD, "names member %s..., which its author had not seen",
-		                  x);
+	return (struct pos){OP_KEY_FEED(tag), OP_KEY_SEQ(tag)};
+}
+
+/* The summary of j's member when it can answer for the past (the member never moved, and
+ * one approval at most carried its number); NULL otherwise. */
+static const struct ml_member_sum *usable_sum(const struct judge *j, struct ml_member_sum *sum)
+{
+	if (j->m.has_transfers || ml_member_sum_parse(j->m.sum.data, j->m.sum.len, sum) != ML_OK ||
+	    (sum->flags & ML_SUM_NUMBERED_TWICE))
+		return NULL;
+	return sum;
+}
+
+/* j->mview for a member that never moved: managed where it was entered; numbered if an
+ * approval in the past carried a number.  From the summary when `sum`, else from the ops. */
+static int never_moved_in_past(struct judge *j, const struct ml_member_sum *sum)
+{
+	int rc = sum ? ML_OK : ml__member_ops(j->s, &j->m, j->err);
 	if (rc != ML_OK)
 		return rc;
-	if (j->m.n >= ML_MEMBER_MAX_ENTRIES)
-		return ml__reject(j, ML_ETOOBIG,
-		                  "member %s... has %d ops, the most one member may have", x,
-		                  ML_MEMBER_MAX_ENTRIES);
-	j->have_member = true;
-	if (j->m.has_transfers) {
-		/* Where the member is managed depends on which transfers were approved in
-		 * the past: fold what the past holds. */
-		if ((rc = fold_in_past(j)) != ML_OK)
-			return rc;
-		if (j->mview.state == ML_REC_UNKNOWN)
-			return ml__reject(j, ML_EFIELD,
-			                  "member %s... has no creating op in its past", x);
-		return ML_OK;
-	}
-	/* Never transferred: managed where it was entered; numbered if an approval in
-	 * the past carried a number.  No fold needed. */
 	ml_member_view_release(&j->mview);
 	memset(&j->mview, 0, sizeof j->mview);
 	j->mview.state = ML_REC_UNKNOWN;
+	if (sum) {
+		/* The row's creating op is in the past (checked by the caller). */
+		j->mview.unit = j->mview.create_unit = j->m.create_unit;
+		j->mview.state = ML_REC_DRAFT;
+		if ((sum->flags & ML_SUM_HAS_NUMBER) &&
+		    ml__in_past(j, pos_of_tag(sum->number_tag))) {
+			j->mview.has_number = true;
+			memcpy(j->mview.number, sum->number, 12);
+		}
+		return ML_OK;
+	}
 	for (size_t i = 0; i < j->m.n; i++) {
 		const struct ml_member_entry *e = &j->m.e[i];
 		if (!ml__in_past(j, j->m.at[i]))
 			continue;
 		if ((ml_optype_info(e->type)->flags & ML_OTF_CREATES) &&
-		    ml_hash_eq(&e->stamp.id, member)) {
+		    ml_hash_eq(&e->stamp.id, &j->m.id)) {
 			j->mview.unit = j->mview.create_unit = e->unit;
 			j->mview.state = ML_REC_DRAFT;
 		} else if (e->type == ML_OT_MEMBER_APPROVE && !j->mview.has_number) {
@@ -234,18 +281,95 @@ int ml__member_in_past(struct judge *j, const struct ml_hash *member)
 			}
 		}
 	}
+	return ML_OK;
+}
+
+/* MEMBERLOG_FOLD_CHECK: the summary's answer for the past must be the ops' answer. */
+static int check_past_from_sum(struct judge *j, const struct ml_member_sum *sum)
+{
+	struct ml_member_view by_sum = j->mview;
+	int rc = never_moved_in_past(j, NULL);
+	if (rc == ML_OK &&
+	    (by_sum.state != j->mview.state || !ml_hash_eq(&by_sum.unit, &j->mview.unit) ||
+	     by_sum.has_number != j->mview.has_number ||
+	     (by_sum.has_number && memcmp(by_sum.number, j->mview.number, 12) != 0)))
+		rc = ml_errf(j->err, ML_ESTORE,
+		             "member summary check: the summary (number tag %llx) and the ops "
+		             "disagree on the member in an op's past",
+		             (unsigned long long)sum->number_tag);
+	return rc;
+}
+
+int ml__member_in_past(struct judge *j, const struct ml_hash *member)
+{
+	char x[17];
+	ml_hex_encode(member->b, 8, x);
+	int rc = ml__member_load_row(j->s, member, &j->m, j->err);
+	if (rc == ML_ENOTFOUND || (rc == ML_OK && !ml__in_past(j, j->m.created)))
+		return ml__reject(j, ML_EFIELD, "names member %s..., which its author had not seen",
+		                  x);
+	if (rc != ML_OK)
+		return rc;
+	if (j->m.keys.len / 8 >= ML_MEMBER_MAX_ENTRIES)
+		return ml__reject(j, ML_ETOOBIG,
+		                  "member %s... has %d ops, the most one member may have", x,
+		                  ML_MEMBER_MAX_ENTRIES);
+	j->have_member = true;
+	if (j->m.has_transfers) {
+		/* Where the member is managed depends on which transfers were approved in
+		 * the past: fold what the past holds. */
+		if ((rc = ml__member_ops(j->s, &j->m, j->err)) != ML_OK ||
+		    (rc = fold_in_past(j)) != ML_OK)
+			return rc;
+		if (j->mview.state == ML_REC_UNKNOWN)
+			return ml__reject(j, ML_EFIELD,
+			                  "member %s... has no creating op in its past", x);
+		return ML_OK;
+	}
+	struct ml_member_sum buf;
+	const struct ml_member_sum *sum = usable_sum(j, &buf);
+	if ((rc = never_moved_in_past(j, sum)) != ML_OK)
+		return rc;
+	if (sum && j->s->fold_check && (rc = check_past_from_sum(j, sum)) != ML_OK)
+		return rc;
 	if (j->mview.state == ML_REC_UNKNOWN)
 		return ml__reject(j, ML_EFIELD, "member %s... has no creating op in its past", x);
 	return ML_OK;
 }
 
-/* The entry of the member with op id `id` in the past of j's op, or NULL. */
+/* The entry of the member with op id `id` in the past of j's op, or NULL; the member's ops
+ * are loaded. */
 static const struct ml_member_entry *entry_in_past(const struct judge *j, const uint8_t *id)
 {
 	for (size_t i = 0; i < j->m.n; i++)
 		if (memcmp(j->m.e[i].stamp.id.b, id, 32) == 0 && ml__in_past(j, j->m.at[i]))
 			return &j->m.e[i];
 	return NULL;
+}
+
+/* Sets *yes when op `id` is a change of j's member in the past of j's op: from the summary
+ * when it can tell, else from the ops.  ML_OK or a store error. */
+static int change_in_past(struct judge *j, const uint8_t *id, bool *yes)
+{
+	struct ml_member_sum buf;
+	const struct ml_member_sum *sum = usable_sum(j, &buf);
+	uint64_t tag;
+	if (sum) {
+		*yes = ml_member_sum_change(sum, id, &tag) && ml__in_past(j, pos_of_tag(tag));
+		if (!j->s->fold_check)
+			return ML_OK;
+	}
+	int rc = ml__member_ops(j->s, &j->m, j->err);
+	if (rc != ML_OK)
+		return rc;
+	const struct ml_member_entry *e = entry_in_past(j, id);
+	bool by_ops = e && (ml_optype_info(e->type)->flags & ML_OTF_CHANGE);
+	if (sum && by_ops != *yes)
+		return ml_errf(j->err, ML_ESTORE,
+		               "member summary check: the summary and the ops disagree on a change "
+		               "in an op's past");
+	*yes = by_ops;
+	return ML_OK;
 }
 
 static int check_decision(struct judge *j)
@@ -255,8 +379,11 @@ static int check_decision(struct judge *j)
 	ml_body_ids(&j->body, "changes", &ids, &k, NULL);
 	bool covers_create = false;
 	for (size_t i = 0; i < k; i++) {
-		const struct ml_member_entry *e = entry_in_past(j, ids + 32 * i);
-		if (!e || !(ml_optype_info(e->type)->flags & ML_OTF_CHANGE)) {
+		bool seen;
+		int rc = change_in_past(j, ids + 32 * i, &seen);
+		if (rc != ML_OK)
+			return rc;
+		if (!seen) {
 			char x[17];
 			ml_hex_encode(ids + 32 * i, 8, x);
 			return ml__reject(
@@ -305,6 +432,9 @@ int ml__check_member_rules(struct judge *j)
 		return ml__unit_active(j, &h, "destination unit");
 	case ML_OT_MEMBER_RECEIVE: {
 		ml_body_hash(&j->body, "transfer", &h, NULL);
+		int rc = ml__member_ops(j->s, &j->m, j->err);
+		if (rc != ML_OK)
+			return rc;
 		const struct ml_member_entry *e = entry_in_past(j, h.b);
 		struct ml_body b;
 		struct ml_hash to;
@@ -468,6 +598,137 @@ static int apply_duplicate_decision(struct judge *j, struct ml_buf *err)
 	return ml__exec(j->s, st, "record decision", err);
 }
 
+/* The changes a step reads, each in its own buffer until the step returns. */
+struct step_reads {
+	struct ml_store *s;
+	struct ml_buf *err;
+	struct ml_buf *bufs;
+	size_t n, cap;
+};
+
+static int read_change(void *ctx, uint64_t tag, struct ml_member_entry *out)
+{
+	struct step_reads *r = ctx;
+	if (r->n == r->cap) {
+		struct ml_buf *b = ml_grow(r->bufs, &r->cap, r->n + 1, sizeof *b, 4);
+		if (!b)
+			return ML_ENOMEM;
+		r->bufs = b;
+	}
+	struct ml_buf *b = &r->bufs[r->n++];
+	*b = (struct ml_buf)ML_BUF_INIT;
+	struct ml_hash id;
+	struct ml_op op;
+	int rc = ml__op_bytes(r->s, (int64_t)tag, b, &id, r->err);
+	if (rc == ML_ENOTFOUND)
+		return ml_errf(r->err, ML_ESTORE, "an approved change of a member is missing");
+	if (rc != ML_OK)
+		return rc;
+	if (ml_op_parse_known(b->data, b->len, &id, &op, NULL) != ML_OK)
+		return ml_errf(r->err, ML_ESTORE,
+		               "an approved change of a member no longer parses");
+	*out = (struct ml_member_entry){
+	    {op.hlc, op.author, op.id}, ml_optype_of(op.type), op.unit, op.body, op.body_len, tag};
+	return ML_OK;
+}
+
+/* Folds j's op into its member from the member's summary alone; ML_EAGAIN when it cannot. */
+static int step_member(struct judge *j, struct ml_member_view *v, struct ml_buf *sum)
+{
+	const struct member_ctx *m = &j->m;
+	const struct ml_buf *draft = m->draft.len ? &m->draft : &m->official;
+	struct ml_member_prior p = {m->sum.data, draft->data,     m->official.data, m->sum.len,
+	                            draft->len,  m->official.len, m->create_unit};
+	const struct ml_op *op = j->op;
+	struct ml_member_entry e = {{op->hlc, op->author, op->id},
+	                            j->type,
+	                            op->unit,
+	                            op->body,
+	                            op->body_len,
+	                            (uint64_t)j->key};
+	struct step_reads r = {j->s, j->err, NULL, 0, 0};
+	int rc = ml_member_step(&p, &e, read_change, &r, v, sum);
+	for (size_t i = 0; i < r.n; i++)
+		ml_buf_release(&r.bufs[i]);
+	ml_free(r.bufs);
+	return rc;
+}
+
+static bool same_bytes(const struct ml_buf *a, const struct ml_buf *b)
+{
+	return a->len == b->len && (!a->len || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* MEMBERLOG_FOLD_CHECK: a step's view and summary must be the full fold's. */
+static int check_step(struct judge *j, const struct ml_member_view *v, const struct ml_buf *sum,
+                      struct ml_buf *err)
+{
+	const struct member_ctx *m = &j->m;
+	struct ml_member_view f;
+	struct ml_buf fsum = ML_BUF_INIT;
+	int rc = ml_member_fold_sum(&m->id, m->e, m->n, &f, &fsum);
+	if (rc != ML_OK)
+		return rc; /* both released */
+	const char *what = f.state != v->state                                   ? "state"
+	                   : !ml_hash_eq(&f.unit, &v->unit)                      ? "unit"
+	                   : f.has_number != v->has_number                       ? "number"
+	                   : memcmp(f.number, v->number, 12) != 0                ? "number"
+	                   : f.pending != v->pending                             ? "pending changes"
+	                   : f.approved_ever != v->approved_ever                 ? "first approval"
+	                   : f.first_approval.hlc.ms != v->first_approval.hlc.ms ? "first approval"
+	                   : f.n_conflicts_total != v->n_conflicts_total         ? "conflicts"
+	                   : !same_bytes(&f.official, &v->official)              ? "official record"
+	                   : !same_bytes(&f.draft, &v->draft)                    ? "draft record"
+	                   : !same_bytes(&fsum, sum)                             ? "summary"
+	                                                                         : NULL;
+	if (what) {
+		char x[17];
+		ml_hex_encode(m->id.b, 8, x);
+		rc = ml_errf(err, ML_ESTORE,
+		             "member summary check: folding op %lld into member %s... step by step "
+		             "gives another %s than folding all its ops",
+		             (long long)j->key, x, what);
+	}
+	ml_member_view_release(&f);
+	ml_buf_release(&fsum);
+	return rc;
+}
+
+/* Folds j's op into its member: *v and *sum (the caller's to release) get the record and its
+ * summary.  A step from the summary when it can; else (and in fold-check mode, as well) the
+ * member's ops are read and folded in full. */
+static int fold_member(struct judge *j, bool creates, struct ml_member_view *v, struct ml_buf *sum,
+                       struct ml_buf *err)
+{
+	struct member_ctx *m = &j->m;
+	memset(v, 0, sizeof *v);
+	int rc = ML_EAGAIN;
+	if (!creates && m->sum.len && !m->has_transfers)
+		rc = step_member(j, v, sum);
+	if (rc != ML_OK && rc != ML_EAGAIN)
+		return rc; /* *v and *sum released */
+	bool stepped = rc == ML_OK;
+	rc = ML_OK;
+	/* Ops the cache holds are kept whole, so the next op can use them. */
+	if (!stepped || m->ops_loaded || j->s->fold_check) {
+		rc = ml__member_ops(j->s, m, err);
+		if (rc == ML_OK &&
+		    (rc = append_op(m, j->op, (struct pos){j->feed, j->seq})) == ML_ESTORE)
+			rc = ml_errf(err, rc, "a judged op no longer parses");
+	}
+	if (rc == ML_OK && !stepped)
+		rc = ml_member_fold_sum(&m->id, m->e, m->n, v, sum);
+	else if (rc == ML_OK && j->s->fold_check)
+		rc = check_step(j, v, sum, err);
+	if (rc == ML_OK)
+		rc = add_key(&m->keys, (uint64_t)j->key);
+	if (rc != ML_OK) {
+		ml_member_view_release(v);
+		ml_buf_release(sum);
+	}
+	return rc;
+}
+
 int ml__member_apply(struct judge *j, struct ml_buf *err)
 {
 	struct ml_store *s = j->s;
@@ -482,22 +743,12 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		memset(m, 0, sizeof *m);
 		m->id = j->op->id;
 		m->created = (struct pos){j->feed, j->seq};
+		m->create_unit = j->op->unit;
 	}
-	if ((rc = append_op(m, j->op, (struct pos){j->feed, j->seq})) != ML_OK)
-		return rc == ML_ESTORE ? ml_errf(err, rc, "a judged op no longer parses") : rc;
 	struct ml_member_view v;
-	if ((rc = ml_member_fold(&m->id, m->e, m->n, &v)) != ML_OK)
+	struct ml_buf sum = ML_BUF_INIT;
+	if ((rc = fold_member(j, creates, &v, &sum, err)) != ML_OK)
 		return rc;
-	uint8_t *keys = ml_malloc(8 * m->n);
-	if (!keys) {
-		ml_member_view_release(&v);
-		return ML_ENOMEM;
-	}
-	for (size_t i = 0; i < m->n; i++) {
-		uint64_t k = (uint64_t)OP_KEY(m->at[i].feed, m->at[i].seq);
-		for (int b = 0; b < 8; b++)
-			keys[8 * i + (size_t)b] = (uint8_t)(k >> (8 * b));
-	}
 
 	char name[512], idnum[16], status[24], origin[16];
 	struct ml_body draft, official;
@@ -517,9 +768,7 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	rc = creates || strcmp(name, m->full_name) != 0
 	         ? ml_fold(name, strlen(name), &fold)
 	         : ml_buf_add(&fold, m->name_fold, strlen(m->name_fold));
-	bool transfers = false;
-	for (size_t i = 0; i < m->n; i++)
-		transfers |= m->e[i].type == ML_OT_MEMBER_TRANSFER;
+	bool transfers = m->has_transfers || j->type == ML_OT_MEMBER_TRANSFER;
 
 	const char *state = ml_record_state_name(v.state);
 	unsigned changed = 0;
@@ -554,13 +803,15 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		if (v.official.len != v.draft.len ||
 		    memcmp(v.official.data, v.draft.data, v.draft.len) != 0)
 			sqlite3_bind_blob(st, 15, v.draft.data, (int)v.draft.len, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 16, keys, (int)(8 * m->n), SQLITE_STATIC);
+		sqlite3_bind_blob(st, 16, m->keys.data, (int)m->keys.len, SQLITE_STATIC);
 		sqlite3_bind_int(st, 17, (int)v.n_conflicts);
 		if (creates) {
 			sqlite3_bind_blob(st, 18, m->id.b, 32, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 19, (int64_t)j->feed);
 			sqlite3_bind_int64(st, 20, (int64_t)j->seq);
 		}
+		if (sum.len)
+			sqlite3_bind_blob(st, 21, sum.data, (int)sum.len, SQLITE_STATIC);
 		rc = ml__exec(s, st, creates ? "record member" : "update member", err);
 		if (rc == ML_OK && creates)
 			m->rid = sqlite3_last_insert_rowid(s->db);
@@ -607,7 +858,6 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		rc = ml__exec(s, st, "record a photo", err);
 		s->photo_refs++;
 	}
-	ml_free(keys);
 	if (rc == ML_OK) {
 		/* A member that moved (or came by transfer) changes which devices may read it. */
 		if (!creates && (!ml_hash_eq(&v.unit, &m->unit) || transfers != m->has_transfers))
@@ -623,8 +873,19 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		m->n_conflicts = (int)v.n_conflicts;
 		m->unit = v.unit;
 		snprintf(m->state, sizeof m->state, "%s", state);
-		ml__member_keep(s, m);
+		struct ml_buf t = m->sum;
+		m->sum = sum;
+		sum = t;
+		m->official.len = m->draft.len = 0;
+		rc = ml_buf_add(&m->official, v.official.data, v.official.len);
+		if (rc == ML_OK && (v.official.len != v.draft.len ||
+		                    memcmp(v.official.data, v.draft.data, v.draft.len) != 0))
+			rc = ml_buf_add(&m->draft, v.draft.data, v.draft.len);
+		if (rc == ML_OK)
+			ml__member_keep(s, m);
+		rc = ML_OK; /* a member the cache could not take is read again */
 	}
+	ml_buf_release(&sum);
 	ml_buf_release(&fold);
 	ml_member_view_release(&v);
 	return rc;

@@ -180,6 +180,7 @@ struct ml_store {
 	size_t n_revs;
 	bool need_rebuild;
 	bool rebuilding;
+	bool fold_check; /* MEMBERLOG_FOLD_CHECK: every stepwise member fold checked in full */
 	/* during a rebuild pass: valid revocations not (yet) in effect */
 	struct rev_candidate {
 		struct ml_stamp stamp;

@@ -79,7 +79,7 @@ static const char schema_sql[] =
     " status TEXT, number TEXT, full_name TEXT, id_number TEXT, name_fold TEXT,"
     " first_approval_ms INTEGER, pending INTEGER, origin TEXT, created_feed INTEGER,"
     " created_seq INTEGER, has_transfers INTEGER, official BLOB, draft BLOB, ops BLOB,"
-    " n_conflicts INTEGER NOT NULL DEFAULT 0);"
+    " n_conflicts INTEGER NOT NULL DEFAULT 0, summary BLOB);"
     "CREATE INDEX IF NOT EXISTS members_unit ON members (unit, state);"
     "CREATE INDEX IF NOT EXISTS members_id_number ON members (id_number);"
     "CREATE INDEX IF NOT EXISTS members_number ON members (number) WHERE number IS NOT NULL;"
@@ -189,12 +189,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_RANGES_OF] = "SELECT start, count, feed, seq FROM ranges WHERE unit = ?1",
 	[ST_RANGES_BY] = "SELECT start, count, feed, seq, op, stamp FROM ranges WHERE by_unit = ?1",
 	[ST_MEMBER_GET] = "SELECT rid, created_feed, created_seq, has_transfers, ops, name_fold,"
-		" number, id_number, n_conflicts, unit, state, full_name FROM members WHERE id = ?1",
+		" number, id_number, n_conflicts, unit, state, full_name, summary, official, draft,"
+		" create_unit FROM members WHERE id = ?1",
 	/* Parameters as in the updates (member_update_sql); ?1, the rid, is the new row's. */
 	[ST_MEMBER_INSERT] = "INSERT INTO members (unit, create_unit, state, status, number,"
 		" full_name, id_number, name_fold, first_approval_ms, pending, origin, has_transfers,"
-		" official, draft, ops, n_conflicts, id, created_feed, created_seq) VALUES (?2, ?3,"
-		" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+		" official, draft, ops, n_conflicts, id, created_feed, created_seq, summary) VALUES"
+		" (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
+		" ?20, ?21)",
 	[ST_MEMBER_BY_IDNUM] = "SELECT id FROM members WHERE id_number = ?1 AND id != ?2",
 	[ST_MEMBER_BY_NUMBER] = "SELECT id FROM members WHERE number = ?1 AND id != ?2",
 	[ST_SEARCH_ADD] = "INSERT INTO member_search (rowid, name_fold) VALUES (?1, ?2)",
@@ -226,7 +228,7 @@ static const char *const stmt_sql[ST_COUNT] = {
  * and every other column.  Parameters: ?1 rid, ?2 unit, ?3 create_unit, ?4 state,
  * ?5 status, ?6 number, ?7 full_name, ?8 id_number, ?9 name_fold,
  * ?10 first_approval_ms, ?11 pending, ?12 origin, ?13 has_transfers,
- * ?14 official, ?15 draft, ?16 ops, ?17 n_conflicts.
+ * ?14 official, ?15 draft, ?16 ops, ?17 n_conflicts, ?21 summary.
  */
 static void member_update_sql(unsigned mask, char *out, size_t cap)
 {
@@ -234,7 +236,7 @@ static void member_update_sql(unsigned mask, char *out, size_t cap)
 	         "UPDATE members SET create_unit = ?3, status = ?5, full_name = ?7,"
 	         " name_fold = ?9, first_approval_ms = ?10, pending = ?11, origin = ?12,"
 	         " has_transfers = ?13, official = ?14, draft = ?15, ops = ?16,"
-	         " n_conflicts = ?17%s%s%s WHERE rid = ?1",
+	         " n_conflicts = ?17, summary = ?21%s%s%s WHERE rid = ?1",
 	         mask & ML_MSET_UNIT ? ", unit = ?2, state = ?4" : "",
 	         mask & ML_MSET_ID_NUMBER ? ", id_number = ?8" : "",
 	         mask & ML_MSET_NUMBER ? ", number = ?6" : "");
@@ -658,6 +660,19 @@ static int load_meta(struct ml_store *s, struct ml_buf *err)
 }
 
 /* ML_OK for a new file or one of this schema version; else ML_ESTORE with what to do. */
+/* Stores made before member summaries get the column, empty: each member's next op is
+ * folded in full and writes its summary (members.c). */
+static int add_member_summaries(struct ml_store *s, char **msg)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT summary FROM members LIMIT 0", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return SQLITE_OK;
+	}
+	return sqlite3_exec(s->db, "ALTER TABLE members ADD COLUMN summary BLOB", NULL, NULL, msg);
+}
+
 static int check_schema(struct ml_store *s, const char *path, struct ml_buf *err)
 {
 	sqlite3_stmt *st;
@@ -698,6 +713,8 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 		return rc;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	/* Tests fold every member op both ways and compare (members.c). */
+	s->fold_check = getenv("MEMBERLOG_FOLD_CHECK") != NULL;
 	if (getenv("MEMBERLOG_SQL_STATS"))
 		sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, trace_stmt, NULL);
 	sqlite3_extended_result_codes(s->db, 1);
@@ -721,6 +738,8 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		rc = add_member_summaries(s, &msg);
 	if (rc != SQLITE_OK) {
 		int e = ml_errf(err, ML_ESTORE, "cannot set up store '%s': %s", path,
 		                msg ? msg : sqlite3_errmsg(s->db));
@@ -751,6 +770,8 @@ void ml_store_close(struct ml_store *s)
 {
 	if (!s)
 		return;
+	/* Tests fold every member op both ways and compare (members.c). */
+	s->fold_check = getenv("MEMBERLOG_FOLD_CHECK") != NULL;
 	if (getenv("MEMBERLOG_SQL_STATS"))
 		print_sql_stats();
 	for (int i = 0; i < ST_COUNT; i++)

@@ -19,6 +19,7 @@ struct member_ctx {
 	int64_t rid;
 	struct ml_hash id;
 	struct pos created;
+	struct ml_hash create_unit;
 	bool has_transfers;
 	bool has_number;
 	char number[13];
@@ -28,6 +29,12 @@ struct member_ctx {
 	int n_conflicts;
 	struct ml_hash unit; /* the row's unit and state (indexed columns) */
 	char state[12];
+	struct ml_buf keys;     /* the keys of its applied ops, 8 bytes each, in applied order */
+	struct ml_buf sum;      /* its summary (crdt/member.h); empty when it has none */
+	struct ml_buf official; /* its folded records as the row holds them */
+	struct ml_buf draft;    /* empty when it equals the official one */
+	/* The ops listed in keys, once ml__member_ops has read them. */
+	bool ops_loaded;
 	struct ml_buf raw;
 	struct ml_member_entry *e;
 	struct pos *at;
@@ -112,6 +119,14 @@ void ml__member_ctx_release(struct member_ctx *m);
 /* Loads member id's row and ops into m (released first); ML_ENOTFOUND when there is none. */
 int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
                     struct ml_buf *err);
+
+/* Loads member id's row into m (released first), its ops only if the cache holds them;
+ * ML_ENOTFOUND when there is none. */
+int ml__member_load_row(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
+                        struct ml_buf *err);
+
+/* Reads the ops m->keys lists into m, unless it holds them; ML_OK or ML_ESTORE/ML_ENOMEM. */
+int ml__member_ops(struct ml_store *s, struct member_ctx *m, struct ml_buf *err);
 
 /* Member cache (cache.c): moves member id out of the cache into m (empty) and returns
  * ML_OK, or ML_ENOTFOUND. */

@@ -334,6 +334,69 @@ static void test_register_store_of_another_schema_is_refused_untouched(void **st
 	sqlite3_close(db);
 }
 
+static void replay(struct fx *fx, struct ml_store *node, size_t from, size_t to);
+
+static long count_in(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long n = -1;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A store made before member summaries (members.summary missing) gets the column
+ * when opened; a member's next op is folded in full and writes its summary, and
+ * the register ends as a store that always had them.
+ */
+static void test_register_store_without_member_summaries_catches_up(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m, m2, e;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Đỗ Văn Hùng", "109814140", &m));
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Phan Thị Mai", "109814141", &m2));
+	OK(w_decide(&fx->w, fx->officer, &fx->commune, "member_submit", &m, &m, 1, NULL, NULL));
+	size_t mid = fx->w.log.len;
+	struct ml_store *old;
+	OK(w_open_node(&fx->w, "old", &old));
+	replay(fx, old, 0, mid);
+	ml_store_close(old);
+	char path[256];
+	snprintf(path, sizeof path, "%s/old.db", fx->w.dir);
+	assert_int_equal(count_in(path, "SELECT count(*) FROM members WHERE summary IS NOT NULL"),
+	                 2);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "ALTER TABLE members DROP COLUMN summary", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(count_in(path, "SELECT count(*) FROM members WHERE summary IS NULL"), -1);
+
+	OK(ml_store_open(path, 0, &old, &fx->w.err));
+	char num[13];
+	ml_number_format(1000002, num);
+	OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m, &m, 1, num, NULL));
+	OK(w_edit(&fx->w, fx->officer, &fx->commune, &m, "hometown", "Hải Phòng", &e));
+	replay(fx, old, mid, fx->w.log.len);
+	struct ml_hash a, b;
+	OK(ml_store_state_hash(old, &a, &fx->w.err));
+	OK(ml_store_state_hash(fx->w.s, &b, &fx->w.err));
+	assert_memory_equal(a.b, b.b, 32);
+	ml_store_close(old);
+	/* m has its summary again; m2, untouched since, has none yet. */
+	assert_int_equal(count_in(path, "SELECT count(*) FROM members WHERE summary IS NOT NULL"),
+	                 1);
+	assert_int_equal(count_in(path, "SELECT count(*) FROM members WHERE summary IS NULL"), 1);
+}
+
 /* Transfer + receive moves a subtree; authority follows the new parent. */
 static void test_register_unit_move_changes_parent_and_authority(void **state)
 {
@@ -773,6 +836,8 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_register_store_of_another_schema_is_refused_untouched, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_store_without_member_summaries_catches_up,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_register_scope_follows_the_causal_past_not_the_apply_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_allocation_failures_roll_back_cleanly,
