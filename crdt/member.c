@@ -456,19 +456,21 @@ const char *ml_member_text(const struct ml_buf *map, const char *key, size_t *n)
 
 /*
  * Layout, integers little-endian, clocks as ms (8 bytes) then c (4):
- *   0    version (1)
+ *   0    version (2)
  *   1    flags (ML_SUM_*)
  *   2    the creating entry's type
- *   3    latest clock of any entry
- *   15   latest clock of an approved change
- *   27   clock of the first approval of the record itself
- *   39   tag of the approval that carried the number
- *   47   the number (12 digits; zeros when none)
- *   59   the changes in stamp order, ML_MEMBER_SUM_CHANGE bytes each:
+ *   3    how many entries it summarises (4 bytes): a store another build wrote to
+ *        may hold more ops of the member than its summary knows
+ *   7    latest clock of any entry
+ *   19   latest clock of an approved change
+ *   31   clock of the first approval of the record itself
+ *   43   tag of the approval that carried the number
+ *   51   the number (12 digits; zeros when none)
+ *   63   the changes in stamp order, ML_MEMBER_SUM_CHANGE bytes each:
  *        op id (32), tag (8), flags (SC_*)
  */
-#define SUM_VERSION 1
-#define SUM_HEAD    59
+#define SUM_VERSION 2
+#define SUM_HEAD    63
 
 enum { SC_SUBMITTED = 1, SC_APPROVED = 2, SC_REJECTED = 4, SC_CREATE = 8 };
 
@@ -504,11 +506,13 @@ static struct ml_hlc get_hlc(const uint8_t *p)
 static int put_head(struct ml_buf *out, const struct ml_member_sum *s)
 {
 	uint8_t h[SUM_HEAD] = {SUM_VERSION, s->flags, (uint8_t)s->create_type};
-	put_hlc(h + 3, s->last);
-	put_hlc(h + 15, s->last_approved);
-	put_hlc(h + 27, s->first_approval);
-	put_u64(h + 39, s->number_tag);
-	memcpy(h + 47, s->number, 12);
+	for (int i = 0; i < 4; i++)
+		h[3 + i] = (uint8_t)(s->n_entries >> (8 * i));
+	put_hlc(h + 7, s->last);
+	put_hlc(h + 19, s->last_approved);
+	put_hlc(h + 31, s->first_approval);
+	put_u64(h + 43, s->number_tag);
+	memcpy(h + 51, s->number, 12);
 	return ml_buf_add(out, h, sizeof h);
 }
 
@@ -540,6 +544,7 @@ static int write_sum_of_fold(const struct work *w, size_t n, const struct work *
 		return ML_OK;
 	struct ml_member_sum h;
 	memset(&h, 0, sizeof h);
+	h.n_entries = (uint32_t)n;
 	h.create_type = create->e->type;
 	h.first_approval = v->first_approval.hlc;
 	h.flags = (v->approved_ever ? ML_SUM_APPROVED_EVER : 0) |
@@ -581,11 +586,13 @@ int ml_member_sum_parse(const uint8_t *p, size_t len, struct ml_member_sum *s)
 		return ML_EMALFORMED;
 	s->flags = p[1];
 	s->create_type = (enum ml_optype)p[2];
-	s->last = get_hlc(p + 3);
-	s->last_approved = get_hlc(p + 15);
-	s->first_approval = get_hlc(p + 27);
-	s->number_tag = get_u64(p + 39);
-	memcpy(s->number, p + 47, 12);
+	s->n_entries =
+	    (uint32_t)p[3] | (uint32_t)p[4] << 8 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 24;
+	s->last = get_hlc(p + 7);
+	s->last_approved = get_hlc(p + 19);
+	s->first_approval = get_hlc(p + 31);
+	s->number_tag = get_u64(p + 43);
+	memcpy(s->number, p + 51, 12);
 	s->changes = p + SUM_HEAD;
 	s->n_changes = (len - SUM_HEAD) / ML_MEMBER_SUM_CHANGE;
 	return ML_OK;
@@ -737,7 +744,7 @@ int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry
 	bool is_change = ml_optype_info(e->type)->flags & ML_OTF_CHANGE;
 	bool is_decision = e->type == ML_OT_MEMBER_SUBMIT || e->type == ML_OT_MEMBER_APPROVE ||
 	                   e->type == ML_OT_MEMBER_REJECT;
-	if (ml_member_sum_parse(p->sum, p->sum_len, &s) != ML_OK ||
+	if (ml_member_sum_parse(p->sum, p->sum_len, &s) != ML_OK || s.n_entries != p->n_entries ||
 	    ml_hlc_cmp(e->stamp.hlc, s.last) <= 0 || moves(e->type) ||
 	    (ml_optype_info(e->type)->flags & ML_OTF_CREATES) || !(is_change || is_decision) ||
 	    s.n_changes + 1 > ML_MEMBER_MAX_ENTRIES)
@@ -762,6 +769,7 @@ int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry
 	memset(&body, 0, sizeof body);
 	ml_body_parse(&body, e->body, e->body_len, NULL);
 	struct ml_member_sum out = s;
+	out.n_entries++;
 	out.last = e->stamp.hlc;
 	size_t k = 0;
 	if (rc == ML_OK && is_change) {

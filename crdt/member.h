@@ -108,7 +108,8 @@ void ml_member_view_release(struct ml_member_view *v);
 /* A summary's fixed part, parsed; the changes stay encoded (ML_MEMBER_SUM_CHANGE bytes each:
  * op id, tag, flags). */
 struct ml_member_sum {
-	uint8_t flags; /* ML_SUM_* */
+	uint32_t n_entries; /* how many entries it summarises */
+	uint8_t flags;      /* ML_SUM_* */
 	enum ml_optype create_type;
 	struct ml_hlc last;           /* the latest clock of any entry */
 	struct ml_hlc last_approved;  /* the latest clock of an approved change */
@@ -146,6 +147,7 @@ bool ml_member_sum_change(const struct ml_member_sum *s, const uint8_t *id, uint
 struct ml_member_prior {
 	const uint8_t *sum, *draft, *official; /* official: empty until approved */
 	size_t sum_len, draft_len, official_len;
+	size_t n_entries; /* the entries the caller holds: a summary of another count is stale */
 	struct ml_hash create_unit;
 };
 
@@ -154,11 +156,12 @@ struct ml_member_prior {
 typedef int (*ml_member_get_fn)(void *ctx, uint64_t tag, struct ml_member_entry *out);
 
 /*
- * Folds entry e into the member whose entries p summarises, as ml_member_fold would fold
- * them all, into *v and its summary into *sum (both the caller's to release).  Reads the
- * changes e approves through get.  Returns ML_OK; ML_EAGAIN when e needs the full fold;
- * ML_ENOMEM or get's error (*v and *sum released on any error).  v->return_reason is e's
- * only.
+ * Folds entry e into the member whose entries p summarises, into *v and its summary into
+ * *sum (both the caller's to release), as ml_member_fold would fold them all, except that
+ * v->first_approval holds only the clock and v->return_reason is e's only.  Reads the
+ * changes e approves through get.  Returns ML_OK; ML_EAGAIN when e needs the full fold
+ * (also when the summary does not cover p->n_entries entries); ML_ENOMEM or get's error.
+ * *v and *sum are released on any error.
  */
 int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry *e,
                    ml_member_get_fn get, void *ctx, struct ml_member_view *v, struct ml_buf *sum);

@@ -231,12 +231,13 @@ static struct pos pos_of_tag(uint64_t tag)
 	return (struct pos){OP_KEY_FEED(tag), OP_KEY_SEQ(tag)};
 }
 
-/* The summary of j's member when it can answer for the past (the member never moved, and
- * one approval at most carried its number); NULL otherwise. */
+/* The summary of j's member when it can answer for the past (it covers every op the row
+ * lists, the member never moved, and one approval at most carried its number); NULL
+ * otherwise. */
 static const struct ml_member_sum *usable_sum(const struct judge *j, struct ml_member_sum *sum)
 {
 	if (j->m.has_transfers || ml_member_sum_parse(j->m.sum.data, j->m.sum.len, sum) != ML_OK ||
-	    (sum->flags & ML_SUM_NUMBERED_TWICE))
+	    sum->n_entries != j->m.keys.len / 8 || (sum->flags & ML_SUM_NUMBERED_TWICE))
 		return NULL;
 	return sum;
 }
@@ -637,8 +638,14 @@ static int step_member(struct judge *j, struct ml_member_view *v, struct ml_buf 
 {
 	const struct member_ctx *m = &j->m;
 	const struct ml_buf *draft = m->draft.len ? &m->draft : &m->official;
-	struct ml_member_prior p = {m->sum.data, draft->data,     m->official.data, m->sum.len,
-	                            draft->len,  m->official.len, m->create_unit};
+	struct ml_member_prior p = {.sum = m->sum.data,
+	                            .sum_len = m->sum.len,
+	                            .draft = draft->data,
+	                            .draft_len = draft->len,
+	                            .official = m->official.data,
+	                            .official_len = m->official.len,
+	                            .n_entries = m->keys.len / 8,
+	                            .create_unit = m->create_unit};
 	const struct ml_op *op = j->op;
 	struct ml_member_entry e = {{op->hlc, op->author, op->id},
 	                            j->type,

@@ -665,12 +665,16 @@ static int load_meta(struct ml_store *s, struct ml_buf *err)
 static int add_member_summaries(struct ml_store *s, char **msg)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT summary FROM members LIMIT 0", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_finalize(st);
-		return SQLITE_OK;
-	}
-	return sqlite3_exec(s->db, "ALTER TABLE members ADD COLUMN summary BLOB", NULL, NULL, msg);
+	int rc = sqlite3_prepare_v2(
+	    s->db, "SELECT count(*) FROM pragma_table_info('members') WHERE name = 'summary'", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	bool has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	return has ? SQLITE_OK
+	           : sqlite3_exec(s->db, "ALTER TABLE members ADD COLUMN summary BLOB", NULL, NULL,
+	                          msg);
 }
 
 static int check_schema(struct ml_store *s, const char *path, struct ml_buf *err)
@@ -770,8 +774,6 @@ void ml_store_close(struct ml_store *s)
 {
 	if (!s)
 		return;
-	/* Tests fold every member op both ways and compare (members.c). */
-	s->fold_check = getenv("MEMBERLOG_FOLD_CHECK") != NULL;
 	if (getenv("MEMBERLOG_SQL_STATS"))
 		print_sql_stats();
 	for (int i = 0; i < ST_COUNT; i++)

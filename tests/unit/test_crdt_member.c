@@ -438,9 +438,14 @@ static void test_member_step_equals_the_full_fold(void **state)
 			struct ml_buf fsum = ML_BUF_INIT, ssum = ML_BUF_INIT;
 			assert_int_equal(ml_member_fold_sum(&m, fx->e, fx->n, &fv, &fsum), ML_OK);
 			const struct ml_buf *draft = v.draft.len ? &v.draft : &v.official;
-			struct ml_member_prior p = {sum.data, draft->data, v.official.data,
-			                            sum.len,  draft->len,  v.official.len,
-			                            fx->unit};
+			struct ml_member_prior p = {.sum = sum.data,
+			                            .sum_len = sum.len,
+			                            .draft = draft->data,
+			                            .draft_len = draft->len,
+			                            .official = v.official.data,
+			                            .official_len = v.official.len,
+			                            .n_entries = fx->n - 1,
+			                            .create_unit = fx->unit};
 			int rc = ml_member_step(&p, &fx->e[fx->n - 1], get_entry, fx, &sv, &ssum);
 			if (rc == ML_OK) {
 				assert_same_view(&sv, &fv);

@@ -336,6 +336,15 @@ static void test_register_store_of_another_schema_is_refused_untouched(void **st
 
 static void replay(struct fx *fx, struct ml_store *node, size_t from, size_t to);
 
+/* node's register is the world's: equal state hashes. */
+static void assert_same_register(struct fx *fx, struct ml_store *node)
+{
+	struct ml_hash a, b;
+	OK(ml_store_state_hash(node, &a, &fx->w.err));
+	OK(ml_store_state_hash(fx->w.s, &b, &fx->w.err));
+	assert_memory_equal(a.b, b.b, 32);
+}
+
 static long count_in(const char *path, const char *sql)
 {
 	sqlite3 *db;
@@ -386,15 +395,51 @@ static void test_register_store_without_member_summaries_catches_up(void **state
 	OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m, &m, 1, num, NULL));
 	OK(w_edit(&fx->w, fx->officer, &fx->commune, &m, "hometown", "Hải Phòng", &e));
 	replay(fx, old, mid, fx->w.log.len);
-	struct ml_hash a, b;
-	OK(ml_store_state_hash(old, &a, &fx->w.err));
-	OK(ml_store_state_hash(fx->w.s, &b, &fx->w.err));
-	assert_memory_equal(a.b, b.b, 32);
+	assert_same_register(fx, old);
 	ml_store_close(old);
 	/* m has its summary again; m2, untouched since, has none yet. */
 	assert_int_equal(count_in(path, "SELECT count(*) FROM members WHERE summary IS NOT NULL"),
 	                 1);
 	assert_int_equal(count_in(path, "SELECT count(*) FROM members WHERE summary IS NULL"), 1);
+}
+
+/*
+ * Another build (one without summaries) may write to the store and leave a member's summary
+ * behind its ops.  A summary that does not cover every op its row lists is not used: the
+ * submission of a change the summary does not know is still accepted, and the register is
+ * the one a store always written by this build holds.
+ */
+static void test_register_stale_member_summary_is_not_trusted(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m, e;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Vũ Thị Lan", "109814150", &m));
+	size_t created = fx->w.log.len;
+	OK(w_edit(&fx->w, fx->officer, &fx->commune, &m, "phone", "0912345678", &e));
+	size_t edited = fx->w.log.len;
+	struct ml_store *node;
+	OK(w_open_node(&fx->w, "peer", &node));
+	char path[256];
+	snprintf(path, sizeof path, "%s/peer.db", fx->w.dir);
+	replay(fx, node, 0, created);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE saved AS SELECT id, summary FROM members",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	replay(fx, node, created, edited);
+	/* What a build without summaries leaves: the row moved on, the summary did not. */
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE members SET summary = (SELECT summary FROM saved"
+	                              " WHERE saved.id = members.id); DROP TABLE saved",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	struct ml_hash ids[2] = {m, e};
+	OK(w_decide(&fx->w, fx->officer, &fx->commune, "member_submit", &m, ids, 2, NULL, NULL));
+	replay(fx, node, edited, fx->w.log.len);
+	assert_same_register(fx, node);
+	ml_store_close(node);
 }
 
 /* Transfer + receive moves a subtree; authority follows the new parent. */
@@ -837,6 +882,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_register_store_of_another_schema_is_refused_untouched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_store_without_member_summaries_catches_up,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_stale_member_summary_is_not_trusted,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_register_scope_follows_the_causal_past_not_the_apply_order, setup, teardown),
