@@ -12,6 +12,7 @@
  * reads them all.  A small cache (cache.c) keeps recently used members, so a
  * burst of ops about the same members does not re-read their rows.
  */
+#include "read.h"
 #include "view.h"
 
 #include "crdt/alloc.h"
@@ -100,14 +101,6 @@ static int append_op(struct member_ctx *m, const struct ml_op *op, struct pos at
 	return add_entry(m, start, m->raw.len, &op->id, at);
 }
 
-static uint64_t key_at(const struct ml_buf *keys, size_t i)
-{
-	uint64_t k = 0;
-	for (int b = 7; b >= 0; b--)
-		k = k << 8 | keys->data[8 * i + (size_t)b];
-	return k;
-}
-
 static int add_key(struct ml_buf *keys, uint64_t k)
 {
 	uint8_t b[8];
@@ -125,7 +118,7 @@ int ml__member_ops(struct ml_store *s, struct member_ctx *m, struct ml_buf *err)
 	m->raw.len = 0;
 	int rc = reserve_entries(m, n);
 	for (size_t i = 0; i < n && rc == ML_OK; i++) {
-		uint64_t k = key_at(&m->keys, i);
+		uint64_t k = (uint64_t)ml_read_op_key(m->keys.data + 8 * i);
 		struct ml_hash id;
 		size_t start = m->raw.len;
 		rc = ml__op_bytes(s, (int64_t)k, &m->raw, &id, err);
