@@ -269,15 +269,47 @@ static int write_xlsx(const char *path, const char *tmp, const struct export_tab
 
 /* ---- .csv */
 
+/* True for a plain decimal number ("-12", "+84912345678", "3,5"): no formula. */
+static bool plain_number(const char *s)
+{
+	if (*s == '+' || *s == '-')
+		s++;
+	size_t digits = strspn(s, "0123456789");
+	if (digits == 0)
+		return false;
+	s += digits;
+	if ((*s == '.' || *s == ',') && s[1] >= '0' && s[1] <= '9')
+		s += 1 + strspn(s + 1, "0123456789");
+	return *s == 0;
+}
+
+/*
+ * Excel and LibreOffice run a CSV cell that starts with = + - @ (or a tab or
+ * carriage return before one) as a formula, and every text here may come from
+ * another unit's device: "=HYPERLINK(...)" in a hometown would run on the
+ * district's desktop.  Such a cell is written with a leading apostrophe, as
+ * OWASP advises, so it shows as text; a plain number keeps its sign.  The
+ * .xlsx writer needs nothing: its cells are typed text.
+ */
+static bool csv_formula_like(const char *s)
+{
+	return strchr("=+-@\t\r", *s) && *s && !plain_number(s);
+}
+
 static void csv_field(FILE *f, const char *s)
 {
 	if (!s)
 		return;
+	bool guard = csv_formula_like(s);
 	if (!strpbrk(s, ",\"\r\n")) {
+		if (guard)
+			fputc('\'', f);
 		fputs(s, f);
 		return;
 	}
 	fputc('"', f);
+	if (guard)
+		fputc('\'', f);
 	for (; *s; s++) {
 		if (*s == '"')
 			fputc('"', f);

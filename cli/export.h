@@ -24,7 +24,9 @@
  * input gives the same bytes.  .csv: UTF-8 with a BOM (so Excel reads it as
  * UTF-8), commas, CRLF line ends, RFC 4180 quoting (a field holding a comma,
  * quote, CR or LF is quoted, its quotes doubled), title lines padded with
- * empty fields to the header's width.
+ * empty fields to the header's width; a text a spreadsheet would run as a
+ * formula (starting with = + - @, or a tab or CR; not a plain number) gets a
+ * leading apostrophe, since the text may come from another unit's device.
  *
  * The destination appears whole or not at all: the list is written to a
  * temporary file in the same directory (mode 0600, as it holds personal

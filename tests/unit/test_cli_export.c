@@ -230,6 +230,55 @@ static void test_export_members_csv_has_bom_crlf_and_quoting(void **state)
 	ml_buf_release(&err);
 }
 
+/* A text from another unit's device that a spreadsheet would run as a formula. */
+static void test_export_csv_cells_never_become_formulas(void **state)
+{
+	(void)state;
+	static const struct export_member hostile[] = {
+	    {.full_name = "@SUM(1+1)*cmd|' /C calc'!A0",
+	     .hometown = "=HYPERLINK(\"http://x\",\"y\")",
+	     .id_number = "-12",
+	     .phone = "+84912345678",
+	     .unit_name = "+84 912 345 678",
+	     .state = ML_REC_DRAFT},
+	    {.full_name = "-2+3",
+	     .hometown = "\t=1+1",
+	     .id_number = "109814122",
+	     .unit_name = "Tổ 3",
+	     .state = ML_REC_DRAFT},
+	};
+	char *dir = cli_test_tmpdir();
+	struct ml_buf err = ML_BUF_INIT;
+	char *csv_path = cli_test_path(dir, "l.csv"), *xlsx_path = cli_test_path(dir, "l.xlsx");
+	TEST_OK(&err, export_members_write(csv_path, &title, hostile, 2, &err));
+	TEST_OK(&err, export_members_write(xlsx_path, &title, hostile, 2, &err));
+	size_t n;
+	char *csv = (char *)cli_test_read(csv_path, &n);
+	assert_non_null(strstr(csv,
+	                       "\r\n1,,'@SUM(1+1)*cmd|' /C calc'!A0,,,"
+	                       "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-12,+84912345678,,,,"
+	                       "'+84 912 345 678,"));
+	assert_non_null(strstr(csv, "\r\n2,,'-2+3,,,'\t=1+1,109814122,"));
+	free(csv);
+	struct sheet sh;
+	TEST_OK(&err, sheet_read(csv_path, &sh, &err));
+	assert_cell(&sh, 5, 6, "'=HYPERLINK(\"http://x\",\"y\")");
+	assert_cell(&sh, 5, 7, "-12");
+	sheet_release(&sh);
+	/* The workbook keeps the exact text, as a string cell: no formula element at all. */
+	TEST_OK(&err, sheet_read(xlsx_path, &sh, &err));
+	assert_cell(&sh, 5, 6, "=HYPERLINK(\"http://x\",\"y\")");
+	assert_cell(&sh, 5, 3, "@SUM(1+1)*cmd|' /C calc'!A0");
+	sheet_release(&sh);
+	char *xml = zip_part(xlsx_path, "xl/worksheets/sheet1.xml");
+	assert_null(strstr(xml, "<f>"));
+	free(xml);
+	free(csv_path);
+	free(xlsx_path);
+	cli_test_rmdir(dir);
+	ml_buf_release(&err);
+}
+
 static void test_export_card_list_both_formats(void **state)
 {
 	(void)state;
@@ -437,6 +486,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_export_members_xlsx_reads_back),
 	    cmocka_unit_test(test_export_xlsx_is_reproducible),
 	    cmocka_unit_test(test_export_members_csv_has_bom_crlf_and_quoting),
+	    cmocka_unit_test(test_export_csv_cells_never_become_formulas),
 	    cmocka_unit_test(test_export_card_list_both_formats),
 	    cmocka_unit_test(test_export_refuses_bad_input_and_writes_nothing),
 	    cmocka_unit_test(test_export_failed_write_leaves_no_file),
