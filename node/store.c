@@ -602,8 +602,9 @@ int ml__frontier_load(struct ml_store *s, int64_t id, struct ml_frontier *f, str
 
 /* --- statement statistics (MEMBERLOG_SQL_STATS=1, a debugging aid) --------- */
 
+/* Counted by text, a copy: a statement finalized early frees its own. */
 struct sql_stat {
-	const char *sql;
+	char *sql;
 	unsigned long count;
 };
 static struct sql_stat sql_stats[256];
@@ -612,13 +613,13 @@ static int trace_stmt(unsigned type, void *ctx, void *p, void *x)
 {
 	(void)ctx;
 	(void)x;
-	if (type != SQLITE_TRACE_STMT)
+	const char *sql = type == SQLITE_TRACE_STMT ? sqlite3_sql(p) : NULL;
+	if (!sql)
 		return 0;
-	const char *sql = sqlite3_sql(p);
 	for (size_t i = 0; i < sizeof sql_stats / sizeof sql_stats[0]; i++) {
-		if (!sql_stats[i].sql)
-			sql_stats[i].sql = sql;
-		if (sql_stats[i].sql == sql) {
+		if (!sql_stats[i].sql && !(sql_stats[i].sql = strdup(sql)))
+			break;
+		if (strcmp(sql_stats[i].sql, sql) == 0) {
 			sql_stats[i].count++;
 			break;
 		}
