@@ -155,6 +155,7 @@ struct revocation {
 
 struct ml_store {
 	sqlite3 *db;
+	struct ml_checkpointer *checkpointer; /* checkpoint.h; NULL for a temporary database */
 	sqlite3_stmt *st[ST_COUNT];
 	bool have_net;
 	struct ml_hash net;

@@ -7,6 +7,7 @@
  * forgotten on ROLLBACK, so memory and file never disagree.
  */
 #include "cache.h"
+#include "checkpoint.h"
 #include "opindex.h"
 
 #include "crdt/alloc.h"
@@ -732,7 +733,9 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	                       * are copied back about five times less often than at 10,000
 	                       * (ingest +10 %, BENCHMARKS.md).  The WAL file is kept at up to
 	                       * 256 MB rather than cut back after each checkpoint: cutting it
-	                       * to 64 MB and growing it again cost the whole gain. */
+	                       * to 64 MB and growing it again cost the whole gain.  The
+	                       * checkpoints run on a thread of their own (checkpoint.h); this
+	                       * is SQLite's own, kept should that thread not start. */
 	                      "PRAGMA wal_autocheckpoint=50000;"
 	                      "PRAGMA journal_size_limit=268435456;",
 	                      NULL, NULL, &msg);
@@ -752,6 +755,11 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 		ml_store_close(s);
 		return e;
 	}
+	rc = ml__checkpointer_start(s, err);
+	if (rc != ML_OK) {
+		ml_store_close(s);
+		return rc;
+	}
 	struct ml_buf v = ML_BUF_INIT;
 	if (ml__meta_get(s, "schema", &v) == ML_ENOTFOUND)
 		rc = ml__meta_set(s, "schema", SCHEMA_VERSION, 1, err);
@@ -760,6 +768,9 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	const char *merge = getenv("MEMBERLOG_INDEX_MERGE");
 	if (merge)
 		ml_store_set_index_merge(s, atoll(merge));
+	const char *pages = getenv("MEMBERLOG_CHECKPOINT_PAGES");
+	if (pages)
+		ml_store_set_checkpoint_pages(s, atoi(pages));
 	if (rc == ML_OK)
 		rc = load_meta(s, err);
 	s->data_version = data_version(s);
@@ -791,6 +802,7 @@ void ml_store_close(struct ml_store *s)
 	for (size_t i = 0; i < s->n_fresh; i++)
 		ml_free(s->fresh[i].copy);
 	ml_free(s->fresh);
+	ml__checkpointer_stop(s);
 	sqlite3_close(s->db);
 	ml_buf_release(&s->err);
 	ml_free(s);

@@ -301,6 +301,48 @@ static void test_register_ops_stay_findable_across_index_merges(void **state)
 	assert_rebuild_agrees(fx);
 }
 
+/* Checkpoints run on a thread of their own beside the writer (node/checkpoint.h), with a
+ * second writer on the same file as a command beside `serve`; the WAL starts again from its
+ * beginning, and nothing is lost. */
+static void test_register_checkpoints_run_beside_the_writer(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_store *first = fx->w.s, *second;
+	char path[256];
+	snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
+	OK(ml_store_open(path, 0, &second, &fx->w.err));
+	ml_store_set_checkpoint_pages(first, 8);
+	ml_store_set_checkpoint_pages(second, 8);
+	for (int i = 0; i < 150; i++) {
+		char name[64], idnum[16], num[13];
+		struct ml_hash m;
+		snprintf(name, sizeof name, "Trần Văn Hùng %d", i);
+		snprintf(idnum, sizeof idnum, "0020%08d", i);
+		ml_number_format(1000000 + (uint64_t)i, num);
+		fx->w.s = i % 5 == 4 ? second : first;
+		OK(w_member(&fx->w, fx->officer, &fx->commune, name, idnum, &m));
+		OK(w_decide(&fx->w, fx->officer, &fx->commune, "member_submit", &m, &m, 1, NULL,
+		            NULL));
+		OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m, &m, 1, num,
+		            NULL));
+	}
+	fx->w.s = first;
+	struct ml_store_checkpoints n;
+	ml_store_checkpoints(first, &n);
+	print_message("checkpoints: %llu by the thread, %llu by the writer, %llu restarts\n",
+	              (unsigned long long)n.by_thread, (unsigned long long)n.by_writer,
+	              (unsigned long long)n.restarts);
+	assert_true(n.by_thread > 0);
+	assert_true(n.restarts > 0);
+	ml_store_close(second);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM pragma_integrity_check"
+	                                 " WHERE integrity_check != 'ok'"),
+	                 0);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members WHERE state = 'official'"),
+	                 150);
+	assert_rebuild_agrees(fx);
+}
+
 /* A store of another schema version is refused, with what to do, and left as it was. */
 static void test_register_store_of_another_schema_is_refused_untouched(void **state)
 {
@@ -879,6 +921,8 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_ops_stay_findable_across_index_merges,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_checkpoints_run_beside_the_writer, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_register_store_of_another_schema_is_refused_untouched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_store_without_member_summaries_catches_up,
