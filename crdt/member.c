@@ -216,10 +216,19 @@ static int write_record(const struct record *r, struct ml_buf *out)
 {
 	struct ml_body_builder bb;
 	ml_bb_init(&bb);
+	/* Sized once: growing both buffers by doubling was a tenth of a step (perf). */
+	size_t size = 9;
 	for (int s = 0; s < S_COUNT; s++)
 		if (r->slot[s].p)
+			size += 9 + strlen(slot_names[s]) + r->slot[s].n;
+	int rc = ml_buf_reserve(&bb.bytes, size);
+	if (rc == ML_OK)
+		rc = ml_buf_reserve(out, size);
+	for (int s = 0; s < S_COUNT && rc == ML_OK; s++)
+		if (r->slot[s].p)
 			ml_bb_raw(&bb, slot_names[s], r->slot[s].p, r->slot[s].n);
-	int rc = ml_bb_finish(&bb, out);
+	if (rc == ML_OK)
+		rc = ml_bb_finish(&bb, out);
 	ml_bb_release(&bb);
 	return rc;
 }
