@@ -112,9 +112,11 @@ static void need_body(struct ml_store *s, struct deps *d, const struct ml_draft 
 		/* A member's record as the author sees it: every op about it. */
 		struct member_ctx m;
 		memset(&m, 0, sizeof m);
-		if (ml__member_load(s, &h, &m, NULL) == ML_OK)
+		if (ml__member_load(s, &h, &m, NULL) == ML_OK) {
 			for (size_t k = 0; k < m.n; k++)
 				need_feed(s, d, m.at[k].feed, m.at[k].seq);
+			ml__member_return(s, &m); /* judged next, when the op is stored */
+		}
 		ml__member_ctx_release(&m);
 	}
 	for (size_t i = 0; i < sizeof unit_keys / sizeof unit_keys[0]; i++)

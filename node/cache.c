@@ -363,3 +363,10 @@ void ml__member_keep(struct ml_store *s, struct member_ctx *m)
 	**slot = *m;
 	*m = evicted;
 }
+
+void ml__member_return(struct ml_store *s, struct member_ctx *m)
+{
+	ml__member_keep(s, m);
+	ml__member_ctx_release(m);
+	memset(m, 0, sizeof *m);
+}

@@ -63,6 +63,7 @@ int ml_query_member_changes(struct ml_store *s, const struct ml_hash *member,
 	if (rc == ML_OK) {
 		*numbered = m.has_number;
 		qsort(ids, *n, sizeof *ids, cmp32);
+		ml__member_return(s, &m); /* a decision on these changes is often written next */
 	}
 	ml__member_ctx_release(&m);
 	return rc;

@@ -134,5 +134,8 @@ int ml__member_cached(struct ml_store *s, const struct ml_hash *id, struct membe
 /* Moves m, as its row now stands, into the cache; m gets the member it evicts (or an empty
  * one), which the caller still releases.  Out of memory only costs a later reload. */
 void ml__member_keep(struct ml_store *s, struct member_ctx *m);
+/* For readers: moves m, loaded by ml__member_load* (rc ML_OK) and left unchanged, back into the
+ * cache, and releases what it evicts; m is empty after.  Never fails. */
+void ml__member_return(struct ml_store *s, struct member_ctx *m);
 
 #endif
