@@ -7,8 +7,12 @@
  * began, and a busy writer has begun its next transaction by then; SQLite
  * restarts the WAL only at the start of a write transaction that finds
  * every frame copied.  So, once the thread has caught up with what it saw,
- * the writer's next commit copies the few frames written since itself, and
- * the transaction after it starts the WAL from the beginning again.
+ * the writer's next commit copies the frames written since itself (the
+ * tail), and the transaction after it starts the WAL from the beginning
+ * again.  Two checkpoints never run at once: the second would get
+ * SQLITE_BUSY and copy nothing, so the writer copies only while the thread
+ * is idle, and waits for it when the WAL has grown past four times the
+ * threshold.
  */
 #include "checkpoint.h"
 
@@ -16,119 +20,182 @@
 #include "crdt/err.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 struct ml_checkpointer {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t wake; /* to the thread: want or stop */
+	pthread_cond_t idle; /* to the writer: a round ended */
 	pthread_t thread;
-	bool started;   /* pthread_create succeeded: stop joins it */
-	bool failed;    /* no thread or no connection: the writer checkpoints itself */
-	bool want;      /* the writer asks for a checkpoint */
-	bool busy;      /* the thread is copying */
-	bool caught_up; /* its last checkpoint copied every frame it saw */
+	sqlite3 *db;      /* the thread's connection once open (sqlite3_interrupt at stop) */
+	bool started;     /* pthread_create succeeded: stop joins it */
+	bool no_thread;   /* pthread_create failed: the writer checkpoints itself */
+	bool unavailable; /* the thread's last try to open its connection failed */
+	bool want;        /* the writer asks for a round */
+	bool busy;        /* the thread is copying */
+	bool caught_up;   /* its last round copied every frame of the WAL as it still is */
 	bool stop;
-	int pages; /* the threshold: ML_CHECKPOINT_PAGES unless a test set it */
-	int last;  /* WAL frames after the previous commit */
+	uint64_t gen;        /* WAL restarts seen by the writer's commits */
+	uint64_t round_gen;  /* gen when the running round began */
+	uint64_t failed_gen; /* gen when the open failed: tried again after the next restart */
+	int pages;           /* the threshold: ML_CHECKPOINT_PAGES unless a test set it */
+	int last;            /* WAL frames after the previous commit */
 	struct ml_store_checkpoints n;
 	char *path;
 };
 
-static void *run(void *arg)
+/* The thread's connection, or NULL.  The busy timeout covers the first read only (another
+ * process recovering the WAL): a PASSIVE checkpoint never waits. */
+static sqlite3 *open_connection(const char *path)
 {
-	struct ml_checkpointer *c = arg;
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(db, 10000);
 	/* A connection finds the WAL at its first read; until then a checkpoint does nothing. */
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static void *run(void *arg)
+{
+	struct ml_checkpointer *c = arg;
 	pthread_mutex_lock(&c->mu);
-	if (rc != SQLITE_OK)
-		c->failed = true;
-	while (!c->stop && !c->failed) {
-		if (!c->want) {
-			pthread_cond_wait(&c->cv, &c->mu);
-			continue;
-		}
+	for (;;) {
+		while (!c->stop && !c->want)
+			pthread_cond_wait(&c->wake, &c->mu);
+		if (c->stop)
+			break;
 		c->want = false;
 		c->busy = true;
+		c->round_gen = c->gen;
+		sqlite3 *db = c->db;
 		pthread_mutex_unlock(&c->mu);
-		/* SQLITE_BUSY (another checkpoint runs) and I/O errors are left to the next
-		 * round, as SQLite's own automatic checkpoint leaves them. */
-		int in_log = -1, copied = -2;
-		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &in_log,
-		                               &copied);
+		if (!db && (db = open_connection(c->path)) != NULL) {
+			pthread_mutex_lock(&c->mu);
+			c->db = db; /* from now on stop can interrupt it */
+			pthread_mutex_unlock(&c->mu);
+		}
+		int in_log = -1, copied = -1;
+		int rc = db ? sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+		                                        &in_log, &copied)
+		            : SQLITE_CANTOPEN;
 		pthread_mutex_lock(&c->mu);
 		c->busy = false;
-		c->caught_up = rc == SQLITE_OK && in_log == copied;
-		c->n.by_thread++;
+		c->unavailable = !db;
+		if (!db)
+			c->failed_gen = c->gen;
+		/* SQLITE_BUSY (another connection checkpoints) is left to the next round, as
+		 * SQLite's own automatic checkpoint leaves it; other errors are counted. */
+		if (rc == SQLITE_OK && copied > 0)
+			c->n.by_thread++;
+		else if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_INTERRUPT)
+			c->n.errors++;
+		/* A restart since the round began makes what it saw moot. */
+		c->caught_up =
+		    rc == SQLITE_OK && in_log > 0 && in_log == copied && c->gen == c->round_gen;
+		pthread_cond_broadcast(&c->idle);
 	}
+	sqlite3 *db = c->db;
+	c->db = NULL;
 	pthread_mutex_unlock(&c->mu);
 	sqlite3_close(db);
 	return NULL;
 }
 
-/* sqlite3_wal_hook: runs in the writer's thread after each commit. */
+/* Starts the thread with every signal blocked in it: they stay the loop's business. */
+static bool start_thread(struct ml_checkpointer *c)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	bool ok = pthread_create(&c->thread, NULL, run, c) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ok;
+}
+
+/* sqlite3_wal_hook: runs in the writer's thread after each commit, the write lock released. */
 static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct ml_checkpointer *c = arg;
 	pthread_mutex_lock(&c->mu);
-	c->n.restarts += frames < c->last;
+	if (frames < c->last) {
+		c->n.restarts++;
+		c->gen++;
+		c->caught_up = false;
+	}
 	c->last = frames;
 	if (frames < c->pages) {
 		pthread_mutex_unlock(&c->mu);
 		return SQLITE_OK;
 	}
-	/* Past four times the threshold the thread is not keeping up (or a reader pins old
-	 * frames): the writer copies too, as SQLite's automatic checkpoint would. */
-	bool self = frames >= 4 * c->pages;
-	if (!c->started && !c->failed) {
-		c->started = pthread_create(&c->thread, NULL, run, c) == 0;
-		c->failed = !c->started;
+	if (!c->started && !c->no_thread) {
+		c->started = start_thread(c);
+		c->no_thread = !c->started;
 	}
-	if (c->failed) {
+	bool self = false, tail = false;
+	if (c->no_thread || (c->unavailable && c->failed_gen == c->gen)) {
+		self = true; /* the thread cannot help: as SQLite's automatic checkpoint */
+	} else if (frames / 4 >= c->pages) {
+		/* The thread lags, or a reader pins old frames: the WAL stays bounded, at the
+		 * writer's cost, as with SQLite's automatic checkpoint. */
+		while (c->busy || c->want)
+			pthread_cond_wait(&c->idle, &c->mu);
 		self = true;
 	} else if (c->caught_up && !c->busy && !c->want) {
 		c->caught_up = false; /* the last frames, then the WAL restarts */
-		self = true;
+		self = tail = true;
 	} else if (!c->busy && !c->want) {
 		c->want = true;
-		pthread_cond_signal(&c->cv);
+		pthread_cond_signal(&c->wake);
 	}
-	c->n.by_writer += self;
 	pthread_mutex_unlock(&c->mu);
-	if (self)
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (!self)
+		return SQLITE_OK;
+	int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	pthread_mutex_lock(&c->mu);
+	if (rc == SQLITE_OK && tail)
+		c->n.tails++;
+	else if (rc == SQLITE_OK)
+		c->n.by_writer++;
+	pthread_mutex_unlock(&c->mu);
 	return SQLITE_OK;
 }
 
-int ml__checkpointer_start(struct ml_store *s, struct ml_buf *err)
+void ml__checkpointer_start(struct ml_store *s)
 {
 	const char *path = sqlite3_db_filename(s->db, "main");
 	if (!path || !*path || !sqlite3_threadsafe())
-		return ML_OK; /* a temporary database; a SQLite built without threads: its own */
+		return; /* a temporary database; a SQLite built without threads */
 	struct ml_checkpointer *c = ml_calloc(1, sizeof *c);
-	if (!c || !(c->path = ml_malloc(strlen(path) + 1))) {
-		ml_free(c);
-		return ml_errf(err, ML_ENOMEM, "out of memory for the checkpoint thread");
-	}
-	memcpy(c->path, path, strlen(path) + 1);
-	c->pages = ML_CHECKPOINT_PAGES;
-	if (pthread_mutex_init(&c->mu, NULL) != 0) {
-		ml_free(c->path);
-		ml_free(c);
-		return ml_errf(err, ML_ENOMEM, "cannot set up the checkpoint thread");
-	}
-	if (pthread_cond_init(&c->cv, NULL) != 0) {
+	if (!c || !(c->path = ml_strdup(path)))
+		goto fail;
+	if (pthread_mutex_init(&c->mu, NULL) != 0)
+		goto fail;
+	if (pthread_cond_init(&c->wake, NULL) != 0) {
 		pthread_mutex_destroy(&c->mu);
-		ml_free(c->path);
-		ml_free(c);
-		return ml_errf(err, ML_ENOMEM, "cannot set up the checkpoint thread");
+		goto fail;
 	}
+	if (pthread_cond_init(&c->idle, NULL) != 0) {
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->mu);
+		goto fail;
+	}
+	c->pages = ML_CHECKPOINT_PAGES;
 	s->checkpointer = c;
-	sqlite3_wal_hook(s->db, on_commit, c); /* replaces wal_autocheckpoint */
-	return ML_OK;
+	sqlite3_wal_hook(s->db, on_commit, c); /* turns SQLite's automatic checkpoint off */
+	return;
+fail:
+	if (c)
+		ml_free(c->path);
+	ml_free(c);
 }
 
 void ml__checkpointer_stop(struct ml_store *s)
@@ -139,12 +206,15 @@ void ml__checkpointer_stop(struct ml_store *s)
 	sqlite3_wal_hook(s->db, NULL, NULL);
 	pthread_mutex_lock(&c->mu);
 	c->stop = true;
-	pthread_cond_signal(&c->cv);
+	if (c->db)
+		sqlite3_interrupt(c->db); /* a round ends at its next page; what it copied stays */
+	pthread_cond_signal(&c->wake);
 	bool started = c->started;
 	pthread_mutex_unlock(&c->mu);
 	if (started)
 		pthread_join(c->thread, NULL);
-	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->idle);
+	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->mu);
 	ml_free(c->path);
 	ml_free(c);
@@ -157,7 +227,7 @@ void ml_store_set_checkpoint_pages(struct ml_store *s, int pages)
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->mu);
-	c->pages = pages > 0 ? pages : ML_CHECKPOINT_PAGES;
+	c->pages = pages > 0 && pages <= 1 << 28 ? pages : ML_CHECKPOINT_PAGES;
 	pthread_mutex_unlock(&c->mu);
 }
 

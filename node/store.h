@@ -137,14 +137,17 @@ void ml_store_set_max_waiting(struct ml_store *s, int64_t n);
  * which adapts to the store's size), for tests that must cross merges.  Never fails. */
 void ml_store_set_index_merge(struct ml_store *s, int64_t n);
 
-/* Starts checkpoints once the WAL holds pages pages (<= 0: the default, 50,000), for tests that
- * must cross many; MEMBERLOG_CHECKPOINT_PAGES at open does the same.  Never fails. */
+/* Starts checkpoints once the WAL holds pages pages (outside 1..2^28: the default, 50,000), for
+ * tests that must cross many; MEMBERLOG_CHECKPOINT_PAGES at open does the same.  Never fails. */
 void ml_store_set_checkpoint_pages(struct ml_store *s, int pages);
 
-/* Checkpoints since the store was opened (node/checkpoint.h): rounds on the checkpoint thread,
- * rounds the writer ran itself, and restarts of the WAL from its beginning. */
+/* Checkpoints this store's commits led to since it was opened (node/checkpoint.h), counting only
+ * those that copied frames: rounds on the checkpoint thread; tails, the last frames the writer
+ * copied itself so the WAL restarts; rounds the writer ran because the thread lagged or could not
+ * run; rounds of the thread that failed (not SQLITE_BUSY); and WAL restarts seen by this
+ * store's own commits. */
 struct ml_store_checkpoints {
-	uint64_t by_thread, by_writer, restarts;
+	uint64_t by_thread, tails, by_writer, errors, restarts;
 };
 
 /* Fills *out; all zero for a temporary database.  Never fails. */
