@@ -880,6 +880,20 @@ static const char *state_label(const char *state)
 	return state;
 }
 
+/* A member's status as people read it; an identifier this build does not know, as it is. */
+static const char *status_label(const char *status)
+{
+	if (strcmp(status, "active") == 0)
+		return _("active");
+	if (strcmp(status, "reduced") == 0)
+		return _("reduced");
+	if (strcmp(status, "transferring") == 0)
+		return _("transferring");
+	if (strcmp(status, "aged_out") == 0)
+		return _("aged_out");
+	return status;
+}
+
 /* Prints s padded to width characters (code points, not bytes: Vietnamese names). */
 static void pad(const char *s, int width)
 {
@@ -901,7 +915,7 @@ static void print_row(const json_t *o)
 	pad(cli_jstr(o, "full_name"), 30);
 	pad(cli_jstr(o, "id_number"), 12);
 	pad(state_label(cli_jstr(o, "state")), 10);
-	pad(cli_jstr(o, "status"), 12);
+	pad(status_label(cli_jstr(o, "status")), 16);
 	pad(cli_jstr(o, "unit_name"), 24);
 	printf("%.12s\n", cli_jstr(o, "id"));
 }
@@ -925,7 +939,7 @@ static int list_rows(struct cli_node *n, const char *sql, void (*bind)(sqlite3_s
 		pad(_("full name"), 30);
 		pad(_("ID number"), 12);
 		pad(_("record"), 10);
-		pad(_("status"), 12);
+		pad(_("status"), 16);
 		pad(_("unit"), 24);
 		printf("%s\n", _("id"));
 	}
@@ -1095,7 +1109,7 @@ static int member_show(struct cli *cli, int argc, char **argv)
 		         " %s\n"),
 		       cli_jstr(o, "full_name"), cli_jstr(o, "id"),
 		       json_is_string(num) ? json_string_value(num) : "-", cli_jstr(o, "unit_name"),
-		       state_label(cli_jstr(o, "state")), cli_jstr(o, "status"));
+		       state_label(cli_jstr(o, "state")), status_label(cli_jstr(o, "status")));
 		json_t *off = json_object_get(o, "official"), *dr = json_object_get(o, "draft");
 		const char *key;
 		json_t *v;

@@ -150,6 +150,22 @@ EOF
 check "msgfmt --check-format accepts the catalogue" \
 	msgfmt --check-format --check-header --output-file=/dev/null "$po"
 
+# What the register says about a member is in the reader's language too, not its identifiers.
+register() {
+	local h=$TMP/reg
+	"$ML" --home "$h" network create --name "Tổng Liên đoàn Lao động Việt Nam" >/dev/null 2>&1 &&
+		local net && net=$("$ML" --home "$h" --json network show | python3 -c 'import json,sys; print(json.load(sys.stdin)["network"])') &&
+		"$ML" --home "$h" unit create --parent "$net" --name "CĐCS Xã Lũng Cú" --level base_union >/dev/null &&
+		"$ML" --home "$h" grant "$("$ML" --home "$h" device show | head -1)" --unit "CĐCS Xã Lũng Cú" --role officer >/dev/null &&
+		"$ML" --home "$h" member add --unit "CĐCS Xã Lũng Cú" --name "Giàng Thị Mỷ" --id-number 010190000001 \
+			--join-date 01/05/2014 >/dev/null
+}
+check "a register with one member (setup)" register
+check "member list shows the status in Vietnamese" \
+	speaks 0 "đang sinh hoạt" "${VI[@]}" -- --home "$TMP/reg" member list --unit "CĐCS Xã Lũng Cú"
+check "member list shows the status in English" \
+	speaks 0 "draft       active" "${EN[@]}" -- --home "$TMP/reg" member list --unit "CĐCS Xã Lũng Cú"
+
 check "xgettext marks every message with a directive c-format" python3 - "$SRC/po/memberlog.pot" <<'EOF'
 import re, sys
 text = open(sys.argv[1], encoding='utf-8').read()
