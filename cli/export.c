@@ -293,7 +293,7 @@ static bool plain_number(const char *s)
  */
 static bool csv_formula_like(const char *s)
 {
-	return strchr("=+-@\t\r", *s) && *s && !plain_number(s);
+	return *s && strchr("=+-@\t\r", *s) && !plain_number(s);
 }
 
 static void csv_field(FILE *f, const char *s)

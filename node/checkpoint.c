@@ -17,11 +17,9 @@
 #include "checkpoint.h"
 
 #include "crdt/alloc.h"
-#include "crdt/err.h"
 
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 
 struct ml_checkpointer {
