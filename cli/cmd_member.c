@@ -280,8 +280,9 @@ static int member_row(struct cli_node *n, const struct ml_hash *id, struct membe
 	memset(r, 0, sizeof *r);
 	r->id = *id;
 	if (ml_read_prepare(n->s,
-	                    "SELECT unit, state, number, full_name FROM members WHERE id = ?1", &st,
-	                    NULL) != ML_OK)
+	                    "SELECT unit, state, number, full_name FROM members"
+	                    " WHERE rid = member_rid(?1)",
+	                    &st, NULL) != ML_OK)
 		return cli_error(_("cannot read the register"));
 	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
 	int ex = CLI_ERROR;
@@ -319,8 +320,7 @@ static int targets(struct cli_node *n, const struct args *a, struct ml_hash **ou
 		if (ml_read_prepare(n->s,
 		                    "SELECT id FROM members WHERE unit = ?1 AND (pending > 0 OR "
 		                    "state = 'returned')"
-		                    " ORDER BY "
-		                    "created_feed, created_seq",
+		                    " ORDER BY rid",
 		                    &st, NULL) != ML_OK)
 			return cli_error(_("cannot read the register"));
 		sqlite3_bind_blob(st, 1, unit.b, 32, SQLITE_STATIC);
@@ -533,8 +533,9 @@ static int member_receive(struct cli *cli, int argc, char **argv)
 	/* the member's latest transfer out, and where it goes */
 	sqlite3_stmt *st;
 	bool found = false;
-	if (ex == CLI_OK && ml_read_prepare(n.s, "SELECT official FROM members WHERE id = ?1", &st,
-	                                    NULL) == ML_OK) {
+	if (ex == CLI_OK &&
+	    ml_read_prepare(n.s, "SELECT official FROM members WHERE rid = member_rid(?1)", &st,
+	                    NULL) == ML_OK) {
 		sqlite3_bind_blob(st, 1, member.b, 32, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			json_t *o = cli_record_json(sqlite3_column_blob(st, 0),
@@ -1088,7 +1089,7 @@ static int member_show(struct cli *cli, int argc, char **argv)
 	struct ml_hash id;
 	ex = cli_member_find(&n, a.operands[0], &id);
 	char sql[512];
-	snprintf(sql, sizeof sql, "%s WHERE m.id = ?1", member_cols);
+	snprintf(sql, sizeof sql, "%s WHERE m.rid = member_rid(?1)", member_cols);
 	sqlite3_stmt *st;
 	json_t *o = NULL;
 	if (ex == CLI_OK && ml_read_prepare(n.s, sql, &st, NULL) == ML_OK) {
@@ -1163,8 +1164,8 @@ static int member_photo(struct cli *cli, int argc, char **argv)
 	ex = cli_member_find(&n, a.operands[0], &id);
 	sqlite3_stmt *st = NULL;
 	if (ex == CLI_OK &&
-	    ml_read_prepare(n.s, "SELECT official, draft FROM members WHERE id = ?1", &st, NULL) !=
-	        ML_OK)
+	    ml_read_prepare(n.s, "SELECT official, draft FROM members WHERE rid = member_rid(?1)",
+	                    &st, NULL) != ML_OK)
 		ex = cli_error(_("cannot read the register"));
 	bool found = false;
 	if (ex == CLI_OK) {

@@ -807,8 +807,8 @@ static int run_duplicates(struct rep *r)
 	        "SELECT d.id_number, d.a, ma.full_name, ma.unit, d.b, mb.full_name, mb.unit,"
 	        " EXISTS (SELECT 1 FROM duplicate_decisions x WHERE (x.a = d.a AND"
 	        " x.b = d.b) OR (x.a = d.b AND x.b = d.a))"
-	        " FROM duplicates d JOIN members ma ON ma.id = d.a"
-	        " JOIN members mb ON mb.id = d.b ORDER BY d.id_number, d.a, d.b",
+	        " FROM duplicates d JOIN members ma ON ma.rid = member_rid(d.a)"
+	        " JOIN members mb ON mb.rid = member_rid(d.b) ORDER BY d.id_number, d.a, d.b",
 	        &st, &err) != ML_OK) {
 		int ex = read_error(&err);
 		ml_buf_release(&err);

@@ -3,6 +3,7 @@
  */
 #include "audit.h"
 
+#include "node_int.h"
 #include "read.h"
 
 #include "crdt/alloc.h"
@@ -153,32 +154,29 @@ static int compare(struct ml_store *s, struct ml_store *fresh, struct ml_audit_r
  * (row ids, feed numbers, op keys) are left out.
  */
 static const char query_columns[] =
-    "SELECT id, unit, create_unit, state, status, number, full_name, id_number, name_fold,"
-    " first_approval_ms, pending, origin, has_transfers, official, draft, n_conflicts"
-    " FROM members ORDER BY id";
+    "id, unit, create_unit, state, status, number, full_name, id_number, name_fold,"
+    " first_approval_ms, pending, origin, has_transfers, official, draft, n_conflicts";
 
-static int digest(struct ml_store *s, const char *sql, struct ml_hash *out, struct ml_buf *err)
+static void digest_row(void *h, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st;
-	int rc = ml_read_prepare(s, sql, &st, err);
-	if (rc != ML_OK)
-		return rc;
+	for (int c = 0; c < sqlite3_column_count(st); c++) {
+		uint8_t tag[9] = {(uint8_t)sqlite3_column_type(st, c)};
+		const void *p = sqlite3_column_blob(st, c);
+		uint64_t n = (uint64_t)sqlite3_column_bytes(st, c);
+		memcpy(tag + 1, &n, 8);
+		crypto_generichash_update(h, tag, sizeof tag);
+		if (n)
+			crypto_generichash_update(h, p, n);
+	}
+}
+
+static int digest(struct ml_store *s, struct ml_hash *out, struct ml_buf *err)
+{
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, NULL, 0, 32);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		for (int c = 0; c < sqlite3_column_count(st); c++) {
-			uint8_t tag[9] = {(uint8_t)sqlite3_column_type(st, c)};
-			const void *p = sqlite3_column_blob(st, c);
-			uint64_t n = (uint64_t)sqlite3_column_bytes(st, c);
-			memcpy(tag + 1, &n, 8);
-			crypto_generichash_update(&h, tag, sizeof tag);
-			if (n)
-				crypto_generichash_update(&h, p, n);
-		}
-	}
-	sqlite3_finalize(st);
+	int rc = ml__members_by_id(s, query_columns, digest_row, &h, err);
 	crypto_generichash_final(&h, out->b, 32);
-	return ML_OK;
+	return rc;
 }
 
 int ml_audit_store(struct ml_store *s, const char *scratch_path, struct ml_audit_report *r,
@@ -219,9 +217,9 @@ int ml_audit_store(struct ml_store *s, const char *scratch_path, struct ml_audit
 		rc = ml_store_state_hash(fresh, &r->fresh_hash, err);
 	struct ml_hash qa, qb;
 	if (rc == ML_OK)
-		rc = digest(s, query_columns, &qa, err);
+		rc = digest(s, &qa, err);
 	if (rc == ML_OK)
-		rc = digest(fresh, query_columns, &qb, err);
+		rc = digest(fresh, &qb, err);
 	bool columns_agree = rc == ML_OK && ml_hash_eq(&qa, &qb);
 	if (rc == ML_OK && !columns_agree && !r->first_problem[0])
 		snprintf(r->first_problem, sizeof r->first_problem,

@@ -12,6 +12,7 @@
  * reads them all.  A small cache (cache.c) keeps recently used members, so a
  * burst of ops about the same members does not re-read their rows.
  */
+#include "opindex.h"
 #include "read.h"
 #include "view.h"
 
@@ -143,6 +144,75 @@ static int column_buf(sqlite3_stmt *st, int col, struct ml_buf *out)
 	return ml_buf_add(out, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col));
 }
 
+/* Finding a member row by id through the op index: the row at rid is member id's. */
+struct row_find {
+	struct ml_store *s;
+	const struct ml_hash *id;
+	struct member_ctx *m; /* NULL: only find the rid */
+	int64_t rid;
+	struct ml_buf *err;
+};
+
+static int read_row(void *ctx, int64_t rid)
+{
+	struct row_find *f = ctx;
+	struct ml_store *s = f->s;
+	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_GET);
+	if (!st)
+		return ml__sqlerr(s, "read member", f->err);
+	sqlite3_bind_int64(st, 1, rid);
+	int q = sqlite3_step(st), rc = ML_ENOTFOUND;
+	if (q == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
+	    memcmp(sqlite3_column_blob(st, 0), f->id->b, 32) == 0) {
+		f->rid = rid;
+		rc = ML_OK;
+	}
+	struct member_ctx *m = rc == ML_OK ? f->m : NULL;
+	if (m) {
+		m->id = *f->id;
+		m->rid = rid;
+		m->created = (struct pos){OP_KEY_FEED(rid), OP_KEY_SEQ(rid)};
+		m->has_transfers = sqlite3_column_int(st, 1);
+		const unsigned char *fold = sqlite3_column_text(st, 3);
+		snprintf(m->name_fold, sizeof m->name_fold, "%s", fold ? (const char *)fold : "");
+		const unsigned char *full = sqlite3_column_text(st, 9);
+		snprintf(m->full_name, sizeof m->full_name, "%s", full ? (const char *)full : "");
+		const unsigned char *num = sqlite3_column_text(st, 4);
+		m->has_number = num && strlen((const char *)num) == 12;
+		if (m->has_number)
+			memcpy(m->number, num, 13);
+		const unsigned char *idn = sqlite3_column_text(st, 5);
+		snprintf(m->id_number, sizeof m->id_number, "%s", idn ? (const char *)idn : "");
+		m->n_conflicts = sqlite3_column_int(st, 6);
+		if (sqlite3_column_bytes(st, 7) == 32)
+			memcpy(m->unit.b, sqlite3_column_blob(st, 7), 32);
+		const unsigned char *state = sqlite3_column_text(st, 8);
+		snprintf(m->state, sizeof m->state, "%s", state ? (const char *)state : "");
+		if (sqlite3_column_bytes(st, 13) == 32)
+			memcpy(m->create_unit.b, sqlite3_column_blob(st, 13), 32);
+		rc = column_buf(st, 2, &m->keys);
+		if (rc == ML_OK)
+			rc = column_buf(st, 10, &m->sum);
+		if (rc == ML_OK)
+			rc = column_buf(st, 11, &m->official);
+		if (rc == ML_OK)
+			rc = column_buf(st, 12, &m->draft);
+	}
+	sqlite3_reset(st);
+	if (q != SQLITE_ROW && q != SQLITE_DONE)
+		return ml__sqlerr(s, "read member", f->err);
+	return rc;
+}
+
+int ml__member_rid(struct ml_store *s, const struct ml_hash *id, int64_t *rid, struct ml_buf *err)
+{
+	struct row_find f = {.s = s, .id = id, .err = err};
+	int rc = ml__opindex_each(s, id, read_row, &f, err);
+	if (rc == ML_OK)
+		*rid = f.rid;
+	return rc;
+}
+
 int ml__member_load_row(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
                         struct ml_buf *err)
 {
@@ -151,49 +221,8 @@ int ml__member_load_row(struct ml_store *s, const struct ml_hash *id, struct mem
 	int rc = ml__member_cached(s, id, m);
 	if (rc != ML_ENOTFOUND)
 		return rc;
-	sqlite3_stmt *st = ml__stmt(s, ST_MEMBER_GET);
-	if (!st)
-		return ml__sqlerr(s, "read member", err);
-	sqlite3_bind_blob(st, 1, id->b, 32, SQLITE_STATIC);
-	int q = sqlite3_step(st);
-	rc = ML_OK;
-	if (q == SQLITE_ROW) {
-		m->id = *id;
-		m->rid = sqlite3_column_int64(st, 0);
-		m->created = (struct pos){(uint64_t)sqlite3_column_int64(st, 1),
-		                          (uint64_t)sqlite3_column_int64(st, 2)};
-		m->has_transfers = sqlite3_column_int(st, 3);
-		const unsigned char *f = sqlite3_column_text(st, 5);
-		snprintf(m->name_fold, sizeof m->name_fold, "%s", f ? (const char *)f : "");
-		const unsigned char *full = sqlite3_column_text(st, 11);
-		snprintf(m->full_name, sizeof m->full_name, "%s", full ? (const char *)full : "");
-		const unsigned char *num = sqlite3_column_text(st, 6);
-		m->has_number = num && strlen((const char *)num) == 12;
-		if (m->has_number)
-			memcpy(m->number, num, 13);
-		const unsigned char *idn = sqlite3_column_text(st, 7);
-		snprintf(m->id_number, sizeof m->id_number, "%s", idn ? (const char *)idn : "");
-		m->n_conflicts = sqlite3_column_int(st, 8);
-		if (sqlite3_column_bytes(st, 9) == 32)
-			memcpy(m->unit.b, sqlite3_column_blob(st, 9), 32);
-		const unsigned char *state = sqlite3_column_text(st, 10);
-		snprintf(m->state, sizeof m->state, "%s", state ? (const char *)state : "");
-		if (sqlite3_column_bytes(st, 15) == 32)
-			memcpy(m->create_unit.b, sqlite3_column_blob(st, 15), 32);
-		rc = column_buf(st, 4, &m->keys);
-		if (rc == ML_OK)
-			rc = column_buf(st, 12, &m->sum);
-		if (rc == ML_OK)
-			rc = column_buf(st, 13, &m->official);
-		if (rc == ML_OK)
-			rc = column_buf(st, 14, &m->draft);
-	}
-	sqlite3_reset(st);
-	if (q == SQLITE_DONE)
-		return ML_ENOTFOUND;
-	if (q != SQLITE_ROW)
-		return ml__sqlerr(s, "read member", err);
-	return rc;
+	struct row_find f = {.s = s, .id = id, .m = m, .err = err};
+	return ml__opindex_each(s, id, read_row, &f, err);
 }
 
 int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
@@ -742,6 +771,7 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		ml__member_ctx_release(m);
 		memset(m, 0, sizeof *m);
 		m->id = j->op->id;
+		m->rid = OP_KEY(j->feed, j->seq);
 		m->created = (struct pos){j->feed, j->seq};
 		m->create_unit = j->op->unit;
 	}
@@ -805,16 +835,11 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 			sqlite3_bind_blob(st, 15, v.draft.data, (int)v.draft.len, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 16, m->keys.data, (int)m->keys.len, SQLITE_STATIC);
 		sqlite3_bind_int(st, 17, (int)v.n_conflicts);
-		if (creates) {
+		if (creates)
 			sqlite3_bind_blob(st, 18, m->id.b, 32, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 19, (int64_t)j->feed);
-			sqlite3_bind_int64(st, 20, (int64_t)j->seq);
-		}
 		if (sum.len)
 			sqlite3_bind_blob(st, 21, sum.data, (int)sum.len, SQLITE_STATIC);
 		rc = ml__exec(s, st, creates ? "record member" : "update member", err);
-		if (rc == ML_OK && creates)
-			m->rid = sqlite3_last_insert_rowid(s->db);
 	}
 	/* The search index follows the folded name. */
 	if (rc == ML_OK && strcmp(m->name_fold, ml_buf_str(&fold)) != 0) {

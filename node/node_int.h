@@ -60,6 +60,7 @@ enum stmt_id {
 	ST_FEED_UPDATE,
 	ST_OPID_ADD,
 	ST_OPID_FIND,
+	ST_OPID_KEYS,
 	ST_OPID_RECENT,
 	ST_OPID_MERGE,
 	ST_OPID_CLEAR,
@@ -276,6 +277,13 @@ int ml__revs_load(struct ml_store *s, struct ml_buf *err);
  */
 int ml__begin(struct ml_store *s, struct ml_buf *err);
 
+/* Forgets everything kept in memory when another connection committed since this store last
+ * looked (PRAGMA data_version).  ML_OK or ML_ESTORE. */
+int ml__notice_writers(struct ml_store *s, struct ml_buf *err);
+
+/* Registers the SQL functions read.h documents on the store's connection; an SQLite code. */
+int ml__read_functions(struct ml_store *s);
+
 /* Commits the transaction ml__begin opened (or leaves a joined one open).  ML_OK or ML_ESTORE. */
 int ml__commit(struct ml_store *s, struct ml_buf *err);
 
@@ -310,6 +318,15 @@ struct fresh *ml__fresh_at(struct ml_store *s, int64_t key);
  * (optional); ML_ENOTFOUND when there is none. */
 int ml__op_bytes(struct ml_store *s, int64_t key, struct ml_buf *out, struct ml_hash *id,
                  struct ml_buf *err);
+
+/*
+ * Calls each(ctx, row) for every member in id order (row ids are node-local),
+ * row holding `columns` of its members row.  No index orders members by id:
+ * only (id, rid) pairs are sorted and each row is read by rid, where sorting
+ * whole rows would hold the register in memory.  ML_OK or ML_ESTORE.
+ */
+int ml__members_by_id(struct ml_store *s, const char *columns,
+                      void (*each)(void *ctx, sqlite3_stmt *row), void *ctx, struct ml_buf *err);
 
 /* Rebuild (rebuild.c), inside an open transaction. */
 int ml__rebuild_locked(struct ml_store *s, struct ml_buf *err);

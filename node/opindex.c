@@ -187,44 +187,89 @@ static int check_row(struct ml_store *s, int64_t key, const struct ml_hash *id, 
 	return rc;
 }
 
+/* Calls found(ctx, key) for each recent entry of prefix idp until it returns other than
+ * ML_ENOTFOUND, and returns that; ML_ENOTFOUND when none did. */
+static int recent_each(const struct ml_opindex *x, int64_t idp, int (*found)(void *, int64_t),
+                       void *ctx)
+{
+	for (size_t j = x->cap ? slot_of(x, idp, x->cap) : 0; x->cap && x->slots[j].key;
+	     j = (j + 1) & (x->cap - 1)) {
+		if (x->slots[j].idp != idp)
+			continue;
+		int rc = found(ctx, x->slots[j].key);
+		if (rc != ML_ENOTFOUND)
+			return rc;
+	}
+	return ML_ENOTFOUND;
+}
+
+struct find {
+	struct ml_store *s;
+	const struct ml_hash *id;
+	int64_t *key;
+	int *status;
+	struct ml_buf *err;
+};
+
+static int find_recent(void *ctx, int64_t key)
+{
+	struct find *f = ctx;
+	int rc = check_row(f->s, key, f->id, f->status, f->err);
+	if (rc == ML_OK)
+		*f->key = key;
+	return rc;
+}
+
 int ml__opindex_find(struct ml_store *s, const struct ml_hash *id, int64_t *key, int *status,
                      struct ml_buf *err)
 {
 	int rc = load(s, err);
 	if (rc != ML_OK)
 		return rc;
-	const struct ml_opindex *x = s->opindex;
 	int64_t idp = idp_of(id);
 	int dummy;
-	if (!status)
-		status = &dummy;
-	for (size_t j = x->cap ? slot_of(x, idp, x->cap) : 0; x->cap && x->slots[j].key;
-	     j = (j + 1) & (x->cap - 1)) {
-		if (x->slots[j].idp != idp)
-			continue;
-		rc = check_row(s, x->slots[j].key, id, status, err);
-		if (rc == ML_OK)
-			*key = x->slots[j].key;
-		if (rc != ML_ENOTFOUND)
-			return rc;
-	}
+	struct find f = {s, id, key, status ? status : &dummy, err};
+	if ((rc = recent_each(s->opindex, idp, find_recent, &f)) != ML_ENOTFOUND)
+		return rc;
+	/* Merged entries: the op row comes with the entry, in one statement. */
 	sqlite3_stmt *st = ml__stmt(s, ST_OPID_FIND);
 	if (!st)
 		return ml__sqlerr(s, "find op", err);
 	sqlite3_bind_int64(st, 1, idp);
 	int q;
-	rc = ML_ENOTFOUND;
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(st, 2) == 32 &&
 		    memcmp(sqlite3_column_blob(st, 2), id->b, 32) == 0) {
 			*key = sqlite3_column_int64(st, 0);
-			*status = sqlite3_column_int(st, 1);
+			*f.status = sqlite3_column_int(st, 1);
 			rc = ML_OK;
 			break;
 		}
 	}
 	sqlite3_reset(st);
 	if (q != SQLITE_ROW && q != SQLITE_DONE)
+		return ml__sqlerr(s, "find op", err);
+	return rc;
+}
+
+int ml__opindex_each(struct ml_store *s, const struct ml_hash *id,
+                     int (*found)(void *ctx, int64_t key), void *ctx, struct ml_buf *err)
+{
+	int rc = load(s, err);
+	if (rc != ML_OK)
+		return rc;
+	int64_t idp = idp_of(id);
+	if ((rc = recent_each(s->opindex, idp, found, ctx)) != ML_ENOTFOUND)
+		return rc;
+	sqlite3_stmt *st = ml__stmt(s, ST_OPID_KEYS);
+	if (!st)
+		return ml__sqlerr(s, "find op", err);
+	sqlite3_bind_int64(st, 1, idp);
+	int q;
+	while (rc == ML_ENOTFOUND && (q = sqlite3_step(st)) == SQLITE_ROW)
+		rc = found(ctx, sqlite3_column_int64(st, 0));
+	sqlite3_reset(st);
+	if (rc == ML_ENOTFOUND && q != SQLITE_DONE)
 		return ml__sqlerr(s, "find op", err);
 	return rc;
 }

@@ -19,6 +19,13 @@ int ml__opindex_add(struct ml_store *s, const struct ml_hash *id, int64_t key, s
 int ml__opindex_find(struct ml_store *s, const struct ml_hash *id, int64_t *key, int *status,
                      struct ml_buf *err);
 
+/* Calls found(ctx, key) for each op row key entered under id's first 8 bytes, the recent
+ * entries first, until found returns other than ML_ENOTFOUND, and returns that: the keys are
+ * hints, found must check the row it reads.  ML_ENOTFOUND when no call found it, or
+ * ML_ENOMEM or ML_ESTORE.  found may run statements other than the index's own. */
+int ml__opindex_each(struct ml_store *s, const struct ml_hash *id,
+                     int (*found)(void *ctx, int64_t key), void *ctx, struct ml_buf *err);
+
 /* Merges the recent entries into the sorted index when they have grown large; call before
  * committing a transaction that added entries.  ML_OK or ML_ESTORE. */
 int ml__opindex_settle(struct ml_store *s, struct ml_buf *err);

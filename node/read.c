@@ -4,9 +4,12 @@
 #include "read.h"
 
 #include "node_int.h"
+#include "view.h"
 
 #include "crdt/alloc.h"
 #include "crdt/err.h"
+
+#include <string.h>
 
 int ml_read_prepare(struct ml_store *s, const char *sql, sqlite3_stmt **out, struct ml_buf *err)
 {
@@ -61,7 +64,7 @@ int ml_read_member_ops(struct ml_store *s, const struct ml_hash *member, int64_t
 	*keys = NULL;
 	*n = 0;
 	sqlite3_stmt *st;
-	int rc = ml_read_prepare(s, "SELECT ops FROM members WHERE id = ?1", &st, err);
+	int rc = ml_read_prepare(s, "SELECT ops FROM members WHERE rid = member_rid(?1)", &st, err);
 	if (rc != ML_OK)
 		return rc;
 	sqlite3_bind_blob(st, 1, member->b, 32, SQLITE_STATIC);
@@ -80,4 +83,33 @@ int ml_read_member_ops(struct ml_store *s, const struct ml_hash *member, int64_t
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* SQL member_rid(id): the row id of member id (a 32-byte blob), or NULL when there is none. */
+static void member_rid_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	struct ml_store *s = sqlite3_user_data(cx);
+	const void *p = sqlite3_value_blob(argv[0]);
+	if (sqlite3_value_type(argv[0]) != SQLITE_BLOB || sqlite3_value_bytes(argv[0]) != 32)
+		return;
+	struct ml_hash id;
+	memcpy(id.b, p, 32);
+	/* Outside the store's own transactions another process may have written since. */
+	int rc = s->txn_depth ? ML_OK : ml__notice_writers(s, NULL);
+	int64_t rid;
+	if (rc == ML_OK)
+		rc = ml__member_rid(s, &id, &rid, NULL);
+	if (rc == ML_OK)
+		sqlite3_result_int64(cx, rid);
+	else if (rc == ML_ENOMEM)
+		sqlite3_result_error_nomem(cx);
+	else if (rc != ML_ENOTFOUND)
+		sqlite3_result_error(cx, "cannot look the member up in the op index", -1);
+}
+
+int ml__read_functions(struct ml_store *s)
+{
+	return sqlite3_create_function_v2(s->db, "member_rid", 1, SQLITE_UTF8, s, member_rid_fn,
+	                                  NULL, NULL, NULL);
 }

@@ -5,6 +5,11 @@
  * interface, as git's object store is for its porcelain: commands and
  * reports query them with SQL of their own.  Only the judge writes them, so
  * this interface refuses any statement that could change the store.
+ *
+ * A member's row id (`rid`) is the key of the op that created it; SQL run on
+ * the store finds a member by id with the function member_rid(id), which
+ * gives the row id or NULL: `SELECT ... FROM members WHERE rid = member_rid(?1)`.
+ * (`WHERE id = ?1` gives the same answer but reads every row.)
  */
 #ifndef ML_READ_H
 #define ML_READ_H

@@ -316,7 +316,41 @@ int ml_store_rebuild(struct ml_store *s, struct ml_buf *err)
 
 /* --- state hash ------------------------------------------------------------------ */
 
-/* Hashes every row of a query, column by column, with type tags and lengths. */
+/* Hashes one row, column by column, with type tags and lengths. */
+static void hash_row(crypto_generichash_state *h, sqlite3_stmt *st)
+{
+	int cols = sqlite3_column_count(st);
+	for (int c = 0; c < cols; c++) {
+		uint8_t tag[9];
+		switch (sqlite3_column_type(st, c)) {
+		case SQLITE_NULL:
+			tag[0] = 0;
+			crypto_generichash_update(h, tag, 1);
+			break;
+		case SQLITE_INTEGER: {
+			uint64_t v = (uint64_t)sqlite3_column_int64(st, c);
+			tag[0] = 1;
+			for (int i = 0; i < 8; i++)
+				tag[1 + i] = (uint8_t)(v >> (56 - 8 * i));
+			crypto_generichash_update(h, tag, 9);
+			break;
+		}
+		default: {
+			const void *p = sqlite3_column_blob(st, c);
+			uint32_t n = (uint32_t)sqlite3_column_bytes(st, c);
+			tag[0] = 2;
+			for (int i = 0; i < 4; i++)
+				tag[1 + i] = (uint8_t)(n >> (24 - 8 * i));
+			crypto_generichash_update(h, tag, 5);
+			if (n)
+				crypto_generichash_update(h, p, n);
+			break;
+		}
+		}
+	}
+}
+
+/* Hashes every row of a query. */
 static int hash_query(struct ml_store *s, crypto_generichash_state *h, const char *name,
                       const char *sql, struct ml_buf *err)
 {
@@ -325,39 +359,40 @@ static int hash_query(struct ml_store *s, crypto_generichash_state *h, const cha
 		return ml__sqlerr(s, "state hash", err);
 	crypto_generichash_update(h, (const uint8_t *)name, strlen(name) + 1);
 	int q;
-	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
-		int cols = sqlite3_column_count(st);
-		for (int c = 0; c < cols; c++) {
-			uint8_t tag[9];
-			switch (sqlite3_column_type(st, c)) {
-			case SQLITE_NULL:
-				tag[0] = 0;
-				crypto_generichash_update(h, tag, 1);
-				break;
-			case SQLITE_INTEGER: {
-				uint64_t v = (uint64_t)sqlite3_column_int64(st, c);
-				tag[0] = 1;
-				for (int i = 0; i < 8; i++)
-					tag[1 + i] = (uint8_t)(v >> (56 - 8 * i));
-				crypto_generichash_update(h, tag, 9);
-				break;
-			}
-			default: {
-				const void *p = sqlite3_column_blob(st, c);
-				uint32_t n = (uint32_t)sqlite3_column_bytes(st, c);
-				tag[0] = 2;
-				for (int i = 0; i < 4; i++)
-					tag[1 + i] = (uint8_t)(n >> (24 - 8 * i));
-				crypto_generichash_update(h, tag, 5);
-				if (n)
-					crypto_generichash_update(h, p, n);
-				break;
-			}
-			}
-		}
-	}
+	while ((q = sqlite3_step(st)) == SQLITE_ROW)
+		hash_row(h, st);
 	sqlite3_finalize(st);
 	return q == SQLITE_DONE ? ML_OK : ml__sqlerr(s, "state hash", err);
+}
+
+int ml__members_by_id(struct ml_store *s, const char *columns,
+                      void (*each)(void *ctx, sqlite3_stmt *row), void *ctx, struct ml_buf *err)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT %s FROM members WHERE rid = ?1", columns);
+	sqlite3_stmt *order = NULL, *row = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT rid FROM members ORDER BY id", -1, &order, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, sql, -1, &row, NULL) != SQLITE_OK) {
+		sqlite3_finalize(order);
+		return ml__sqlerr(s, "read members in id order", err);
+	}
+	int q, r = SQLITE_ROW;
+	while (r == SQLITE_ROW && (q = sqlite3_step(order)) == SQLITE_ROW) {
+		sqlite3_bind_int64(row, 1, sqlite3_column_int64(order, 0));
+		if ((r = sqlite3_step(row)) == SQLITE_ROW)
+			each(ctx, row);
+		sqlite3_reset(row);
+	}
+	sqlite3_finalize(order);
+	sqlite3_finalize(row);
+	return q == SQLITE_DONE && r == SQLITE_ROW ? ML_OK
+	                                           : ml__sqlerr(s, "read members in id order", err);
+}
+
+static void hash_member(void *h, sqlite3_stmt *row)
+{
+	hash_row(h, row);
 }
 
 int ml_store_state_hash(struct ml_store *s, struct ml_hash *out, struct ml_buf *err)
@@ -373,8 +408,7 @@ int ml_store_state_hash(struct ml_store *s, struct ml_hash *out, struct ml_buf *
 	    {"grants", "SELECT op, device, role, unit FROM grants ORDER BY op"},
 	    {"cuts", "SELECT op, device, unit, lane, seq FROM cuts ORDER BY op, unit, lane"},
 	    {"ranges", "SELECT op, unit, by_unit, start, count FROM ranges ORDER BY op"},
-	    {"members", "SELECT id, unit, create_unit, state, status, number, pending, origin,"
-	                " first_approval_ms, official, draft FROM members ORDER BY id"},
+	    {"members", NULL}, /* ml__members_by_id */
 	    {"conflicts", "SELECT kind, subject, a, b FROM conflicts ORDER BY kind, subject, a, b"},
 	    {"duplicates", "SELECT a, b, id_number FROM duplicates ORDER BY a, b"},
 	    {"duplicate_decisions",
@@ -384,7 +418,18 @@ int ml_store_state_hash(struct ml_store *s, struct ml_hash *out, struct ml_buf *
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, NULL, 0, sizeof out->b);
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-		int rc = hash_query(s, &h, parts[i].name, parts[i].sql, err);
+		int rc = ML_OK;
+		if (parts[i].sql) {
+			rc = hash_query(s, &h, parts[i].name, parts[i].sql, err);
+		} else {
+			crypto_generichash_update(&h, (const uint8_t *)parts[i].name,
+			                          strlen(parts[i].name) + 1);
+			rc = ml__members_by_id(
+			    s,
+			    "id, unit, create_unit, state, status, number, pending,"
+			    " origin, first_approval_ms, official, draft",
+			    hash_member, &h, err);
+		}
 		if (rc != ML_OK)
 			return rc;
 	}

@@ -18,7 +18,30 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION "2" /* 2: ops found by id through op_ids (opindex.c) */
+/* 2: ops found by id through op_ids (opindex.c); 3: a member's row id is its creating op's key */
+#define SCHEMA_VERSION "3"
+
+/*
+ * The members table and what indexes it; a store of schema 2 has them dropped
+ * and rebuilt from the log (upgrade_members).  rid is the key of the member's
+ * creating op, so a member is found by id through the op index (members.c)
+ * and needs no index of its own on a random 32-byte key.  members_moved lets
+ * scopes follow members that moved (scope.c).
+ */
+#define MEMBERS_SQL                                                                               \
+	"CREATE TABLE IF NOT EXISTS members ("                                                    \
+	" rid INTEGER PRIMARY KEY, id BLOB NOT NULL, unit BLOB, create_unit BLOB, state TEXT,"    \
+	" status TEXT, number TEXT, full_name TEXT, id_number TEXT, name_fold TEXT,"              \
+	" first_approval_ms INTEGER, pending INTEGER, origin TEXT, has_transfers INTEGER,"        \
+	" official BLOB, draft BLOB, ops BLOB, n_conflicts INTEGER NOT NULL DEFAULT 0, summary "  \
+	"BLOB);"                                                                                  \
+	"CREATE INDEX IF NOT EXISTS members_unit ON members (unit, state);"                       \
+	"CREATE INDEX IF NOT EXISTS members_id_number ON members (id_number);"                    \
+	"CREATE INDEX IF NOT EXISTS members_number ON members (number) WHERE number IS NOT NULL;" \
+	"CREATE INDEX IF NOT EXISTS members_moved ON members (rid) WHERE has_transfers;"          \
+	"CREATE VIRTUAL TABLE IF NOT EXISTS member_search USING fts5(name_fold, "                 \
+	"content='members',"                                                                      \
+	" content_rowid='rid', tokenize='unicode61 remove_diacritics 0');"
 
 static const char schema_sql[] =
     "PRAGMA journal_mode=WAL;"
@@ -74,20 +97,7 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS ranges (op BLOB PRIMARY KEY, unit BLOB, by_unit BLOB,"
     " start INTEGER, count INTEGER, feed INTEGER, seq INTEGER, stamp BLOB);"
     "CREATE INDEX IF NOT EXISTS ranges_unit ON ranges (unit);"
-    "CREATE INDEX IF NOT EXISTS ranges_by ON ranges (by_unit);"
-    "CREATE TABLE IF NOT EXISTS members ("
-    " rid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, unit BLOB, create_unit BLOB, state TEXT,"
-    " status TEXT, number TEXT, full_name TEXT, id_number TEXT, name_fold TEXT,"
-    " first_approval_ms INTEGER, pending INTEGER, origin TEXT, created_feed INTEGER,"
-    " created_seq INTEGER, has_transfers INTEGER, official BLOB, draft BLOB, ops BLOB,"
-    " n_conflicts INTEGER NOT NULL DEFAULT 0, summary BLOB);"
-    "CREATE INDEX IF NOT EXISTS members_unit ON members (unit, state);"
-    "CREATE INDEX IF NOT EXISTS members_id_number ON members (id_number);"
-    "CREATE INDEX IF NOT EXISTS members_number ON members (number) WHERE number IS NOT NULL;"
-    /* scopes follow members that moved (scope.c) */
-    "CREATE INDEX IF NOT EXISTS members_moved ON members (rid) WHERE has_transfers;"
-    "CREATE VIRTUAL TABLE IF NOT EXISTS member_search USING fts5(name_fold, content='members',"
-    " content_rowid='rid', tokenize='unicode61 remove_diacritics 0');"
+    "CREATE INDEX IF NOT EXISTS ranges_by ON ranges (by_unit);" MEMBERS_SQL
     "CREATE TABLE IF NOT EXISTS conflicts (kind TEXT, subject BLOB, a BLOB, b BLOB,"
     " PRIMARY KEY (kind, subject, a, b)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS conflicts_subject ON conflicts (subject);"
@@ -125,6 +135,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_OPID_ADD] = "INSERT INTO op_ids_new (idp, key) VALUES (?1, ?2)",
 	[ST_OPID_FIND] = "SELECT o.key, o.status, o.id FROM op_ids i JOIN ops o ON o.key = i.key"
 		" WHERE i.idp = ?1",
+	[ST_OPID_KEYS] = "SELECT key FROM op_ids WHERE idp = ?1",
 	[ST_OPID_RECENT] = "SELECT idp, key FROM op_ids_new",
 	[ST_OPID_MERGE] = "INSERT OR IGNORE INTO op_ids (idp, key)"
 		" SELECT idp, key FROM op_ids_new ORDER BY idp, key",
@@ -189,15 +200,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_RANGES_OF] = "SELECT start, count, feed, seq FROM ranges WHERE unit = ?1",
 	[ST_RANGES_BY] = "SELECT start, count, feed, seq, op, stamp FROM ranges WHERE by_unit = ?1",
-	[ST_MEMBER_GET] = "SELECT rid, created_feed, created_seq, has_transfers, ops, name_fold,"
-		" number, id_number, n_conflicts, unit, state, full_name, summary, official, draft,"
-		" create_unit FROM members WHERE id = ?1",
-	/* Parameters as in the updates (member_update_sql); ?1, the rid, is the new row's. */
-	[ST_MEMBER_INSERT] = "INSERT INTO members (unit, create_unit, state, status, number,"
+	[ST_MEMBER_GET] = "SELECT id, has_transfers, ops, name_fold, number, id_number, n_conflicts,"
+		" unit, state, full_name, summary, official, draft, create_unit FROM members"
+		" WHERE rid = ?1",
+	/* Parameters as in the updates (member_update_sql); ?1, the rid, is the creating op's key. */
+	[ST_MEMBER_INSERT] = "INSERT INTO members (rid, unit, create_unit, state, status, number,"
 		" full_name, id_number, name_fold, first_approval_ms, pending, origin, has_transfers,"
-		" official, draft, ops, n_conflicts, id, created_feed, created_seq, summary) VALUES"
-		" (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-		" ?20, ?21)",
+		" official, draft, ops, n_conflicts, id, summary) VALUES"
+		" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+		" ?21)",
 	[ST_MEMBER_BY_IDNUM] = "SELECT id FROM members WHERE id_number = ?1 AND id != ?2",
 	[ST_MEMBER_BY_NUMBER] = "SELECT id FROM members WHERE number = ?1 AND id != ?2",
 	[ST_SEARCH_ADD] = "INSERT INTO member_search (rowid, name_fold) VALUES (?1, ?2)",
@@ -494,17 +505,21 @@ int ml__begin(struct ml_store *s, struct ml_buf *err)
 	if (rc != ML_OK)
 		return rc;
 	s->txn_depth = 1;
+	return ml__notice_writers(s, err);
+}
+
+int ml__notice_writers(struct ml_store *s, struct ml_buf *err)
+{
 	int64_t v = data_version(s);
-	if (v != s->data_version) {
-		/* Another process wrote: nothing remembered from before can be trusted. */
-		ml__feeds_forget(s);
-		ml__cache_clear(s);
-		ml__frontiers_forget(s);
-		ml__opindex_forget(s);
-		rc = load_meta(s, err);
-		s->data_version = v;
-	}
-	return rc;
+	if (v == s->data_version)
+		return ML_OK;
+	/* Another process wrote: nothing remembered from before can be trusted. */
+	ml__feeds_forget(s);
+	ml__cache_clear(s);
+	ml__frontiers_forget(s);
+	ml__opindex_forget(s);
+	s->data_version = v;
+	return load_meta(s, err);
 }
 
 int ml__commit(struct ml_store *s, struct ml_buf *err)
@@ -679,8 +694,10 @@ static int add_member_summaries(struct ml_store *s, char **msg)
 	                          msg);
 }
 
-static int check_schema(struct ml_store *s, const char *path, struct ml_buf *err)
+/* Refuses a store of a schema this build cannot read; *upgrade is set for schema 2. */
+static int check_schema(struct ml_store *s, const char *path, bool *upgrade, struct ml_buf *err)
 {
+	*upgrade = false;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st,
 	                       NULL) != SQLITE_OK)
@@ -689,7 +706,9 @@ static int check_schema(struct ml_store *s, const char *path, struct ml_buf *err
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const void *v = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
-		if (n != 1 || ((const char *)v)[0] != SCHEMA_VERSION[0])
+		if (n == 1 && ((const char *)v)[0] == '2')
+			*upgrade = true;
+		else if (n != 1 || ((const char *)v)[0] != SCHEMA_VERSION[0])
 			rc = ml_errf(
 			    err, ML_ESTORE,
 			    "store '%s' has schema version %.*s; this build reads %s: export"
@@ -698,6 +717,34 @@ static int check_schema(struct ml_store *s, const char *path, struct ml_buf *err
 			    path, n, (const char *)v, SCHEMA_VERSION);
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Schema 2 to 3: only the members table changed (its row ids), and it is
+ * derived from the log, so it is dropped, made again and refilled by a
+ * rebuild, in one transaction: a crash leaves schema 2 to upgrade again.
+ */
+static int upgrade_members(struct ml_store *s, struct ml_buf *err)
+{
+	int rc = ml__begin(s, err);
+	if (rc != ML_OK)
+		return rc;
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, "DROP TABLE member_search; DROP TABLE members;" MEMBERS_SQL, NULL,
+	                 NULL, &msg) != SQLITE_OK) {
+		rc = ml_errf(err, ML_ESTORE, "cannot upgrade the members table: %s",
+		             msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+	}
+	if (rc == ML_OK)
+		rc = ml__meta_set(s, "schema", SCHEMA_VERSION, 1, err);
+	if (rc == ML_OK)
+		rc = ml_store_rebuild(s, err);
+	if (rc == ML_OK)
+		rc = ml__commit(s, err);
+	if (rc != ML_OK)
+		ml__rollback(s);
 	return rc;
 }
 
@@ -740,7 +787,10 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	                      "PRAGMA journal_size_limit=268435456;",
 	                      NULL, NULL, &msg);
 	/* A store of another schema is refused before anything is written to it. */
-	if (rc == SQLITE_OK && (rc = check_schema(s, path, err)) != ML_OK) {
+	bool upgrade = false;
+	if (rc == SQLITE_OK)
+		rc = ml__read_functions(s);
+	if (rc == SQLITE_OK && (rc = check_schema(s, path, &upgrade, err)) != ML_OK) {
 		ml_store_close(s);
 		return rc;
 	}
@@ -770,6 +820,8 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	if (rc == ML_OK)
 		rc = load_meta(s, err);
 	s->data_version = data_version(s);
+	if (rc == ML_OK && upgrade)
+		rc = upgrade_members(s, err);
 	if (rc != ML_OK) {
 		ml_store_close(s);
 		return rc;

@@ -120,6 +120,10 @@ void ml__member_ctx_release(struct member_ctx *m);
 int ml__member_load(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
                     struct ml_buf *err);
 
+/* Sets *rid to the row id of member id (its creating op's key): ML_OK, ML_ENOTFOUND, or
+ * ML_ENOMEM / ML_ESTORE. */
+int ml__member_rid(struct ml_store *s, const struct ml_hash *id, int64_t *rid, struct ml_buf *err);
+
 /* Loads member id's row into m (released first), its ops only if the cache holds them;
  * ML_ENOTFOUND when there is none. */
 int ml__member_load_row(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,

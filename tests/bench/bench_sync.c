@@ -521,21 +521,37 @@ static void replay_round(const char *ini_home, const struct ml_pubkey *ini_dev,
 
 struct watch {
 	sqlite3 *db;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st, *find;
 };
 
+/* Polls by row id: this raw connection has no member_rid(), and finding a member by id
+ * reads every row (read.h), which the timed loop must not. */
 static void watch_open(struct watch *w, const char *home)
 {
 	w->db = open_ro(home);
-	if (sqlite3_prepare_v2(w->db, "SELECT number IS NOT NULL FROM members WHERE id = ?1", -1,
-	                       &w->st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(w->db, "SELECT number IS NOT NULL FROM members WHERE rid = ?1", -1,
+	                       &w->st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(w->db, "SELECT rid FROM members WHERE id = ?1", -1, &w->find,
+	                       NULL) != SQLITE_OK)
 		fail("%s", sqlite3_errmsg(w->db));
 }
 
-static bool watch_has(struct watch *w, const uint8_t id[32])
+/* The member's row id, before the timing starts. */
+static int64_t watch_rid(struct watch *w, const uint8_t id[32])
+{
+	sqlite3_reset(w->find);
+	sqlite3_bind_blob(w->find, 1, id, 32, SQLITE_STATIC);
+	if (sqlite3_step(w->find) != SQLITE_ROW)
+		fail("a submitted member is missing from a store");
+	int64_t rid = sqlite3_column_int64(w->find, 0);
+	sqlite3_reset(w->find);
+	return rid;
+}
+
+static bool watch_has(struct watch *w, int64_t rid)
 {
 	sqlite3_reset(w->st);
-	sqlite3_bind_blob(w->st, 1, id, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(w->st, 1, rid);
 	bool yes = sqlite3_step(w->st) == SQLITE_ROW && sqlite3_column_int(w->st, 0);
 	sqlite3_reset(w->st);
 	return yes;
@@ -544,6 +560,7 @@ static bool watch_has(struct watch *w, const uint8_t id[32])
 static void watch_close(struct watch *w)
 {
 	sqlite3_finalize(w->st);
+	sqlite3_finalize(w->find);
 	sqlite3_close(w->db);
 }
 
@@ -890,15 +907,16 @@ int main(int argc, char **argv)
 		sleep_us(300000); /* let every daemon go idle */
 		char mhex[65], ohex[65];
 		ml_hex_encode(members[i], 32, mhex);
+		int64_t rid_c = watch_rid(&wc, members[i]), rid_p = watch_rid(&wp, members[i]);
 		int fd;
 		double t_start = wall_ms(), t_exit = 0, t_com = 0, t_prov = 0;
 		pid_t ap = spawn("dist", "cli.log", &fd,
 		                 (const char *const[]){"--json", "member", "approve", mhex, NULL});
 		int st = 0;
 		while (!t_exit || !t_com || !t_prov) {
-			if (!t_com && watch_has(&wc, members[i]))
+			if (!t_com && watch_has(&wc, rid_c))
 				t_com = wall_ms();
-			if (!t_prov && watch_has(&wp, members[i]))
+			if (!t_prov && watch_has(&wp, rid_p))
 				t_prov = wall_ms();
 			if (!t_exit && waitpid(ap, &st, WNOHANG) == ap) {
 				t_exit = wall_ms();

@@ -11,6 +11,7 @@
 #include "crdt/err.h"
 #include "crdt/limits.h"
 #include "crdt/number.h"
+#include "node/read.h"
 #include "node/scope.h"
 #include "tests/common/world.h"
 
@@ -380,6 +381,130 @@ static void test_register_store_of_another_schema_is_refused_untouched(void **st
 	assert_int_equal(sqlite3_column_int(st, 0), 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+/*
+ * A store of schema 2 (members numbered in arrival order, found through a
+ * unique index on id) is upgraded when opened: its members table is made
+ * again and refilled from the log, so nothing is lost and the register's
+ * state hash is what it was.
+ */
+static void test_register_store_of_schema_2_is_upgraded_by_a_rebuild(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m1, m2, e;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Trần Thị Bé", "109814123", &m1));
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Đỗ Văn Đức", "109814124", &m2));
+	char num[13];
+	ml_number_format(1000001, num);
+	OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m1, &m1, 1, num, NULL));
+	OK(w_edit(&fx->w, fx->officer, &fx->commune, &m2, "hometown", "Hà Nội", &e));
+	struct ml_hash before, after;
+	OK(ml_store_state_hash(fx->w.s, &before, &fx->w.err));
+	ml_store_close(fx->w.s);
+	fx->w.s = NULL;
+
+	char path[256];
+	snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(
+	        db,
+	        "CREATE TABLE saved AS SELECT * FROM members;"
+	        "DROP TABLE member_search; DROP TABLE members;"
+	        "CREATE TABLE members ("
+	        " rid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, unit BLOB, create_unit BLOB,"
+	        " state TEXT, status TEXT, number TEXT, full_name TEXT, id_number TEXT,"
+	        " name_fold TEXT, first_approval_ms INTEGER, pending INTEGER, origin TEXT,"
+	        " created_feed INTEGER, created_seq INTEGER, has_transfers INTEGER, official BLOB,"
+	        " draft BLOB, ops BLOB, n_conflicts INTEGER NOT NULL DEFAULT 0, summary BLOB);"
+	        "INSERT INTO members (id, unit, create_unit, state, status, number, full_name,"
+	        " id_number, name_fold, first_approval_ms, pending, origin, created_feed,"
+	        " created_seq, has_transfers, official, draft, ops, n_conflicts, summary)"
+	        " SELECT id, unit, create_unit, state, status, number, full_name, id_number,"
+	        " name_fold, first_approval_ms, pending, origin, rid >> 32, rid & 4294967295,"
+	        " has_transfers, official, draft, ops, n_conflicts, summary FROM saved"
+	        " ORDER BY id DESC;"
+	        "DROP TABLE saved;"
+	        "CREATE VIRTUAL TABLE member_search USING fts5(name_fold, content='members',"
+	        " content_rowid='rid', tokenize='unicode61 remove_diacritics 0');"
+	        "INSERT INTO member_search (member_search) VALUES ('rebuild');"
+	        "UPDATE meta SET value = '2' WHERE key = 'schema';",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	OK(ml_store_open(path, 0, &fx->w.s, &fx->w.err));
+	OK(ml_store_state_hash(fx->w.s, &after, &fx->w.err));
+	assert_memory_equal(before.b, after.b, 32);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM meta WHERE key = 'schema'"
+	                                 " AND CAST(value AS TEXT) = '3'"),
+	                 1);
+	/* every row id is its creating op's key, and member_rid() finds it */
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members m JOIN ops o"
+	                                 " ON o.key = m.rid AND o.id = m.id"),
+	                 2);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM pragma_table_info('members')"
+	                                 " WHERE name = 'created_feed'"),
+	                 0);
+	int64_t rid = 0, key = 0;
+	OK(ml_read_int(fx->w.s, "SELECT rid FROM members WHERE rid = member_rid(?1)", m2.b, 32,
+	               &rid, &fx->w.err));
+	OK(ml_read_int(fx->w.s, "SELECT key FROM ops WHERE id = ?1", m2.b, 32, &key, &fx->w.err));
+	assert_true(rid == key);
+	assert_int_equal(ml_read_int(fx->w.s, "SELECT rid FROM members WHERE rid = member_rid(?1)",
+	                             e.b, 32, &rid, &fx->w.err),
+	                 ML_ENOTFOUND);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM member_search"
+	                                 " WHERE member_search MATCH 'duc'"),
+	                 1);
+	/* and the register goes on */
+	struct ml_hash changes[2] = {m2, e};
+	ml_number_format(1000002, num);
+	OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m2, changes, 2, num,
+	            NULL));
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members WHERE state = 'official'"),
+	                 2);
+	assert_rebuild_agrees(fx);
+}
+
+/* member_rid() on a second connection finds members the first wrote after it last looked
+ * (the op index it holds in memory is dropped when another connection commits). */
+static void test_register_member_rid_finds_what_another_process_wrote(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m1, m2;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Trần Thị Bé", "109814123", &m1));
+	char path[256];
+	snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
+	struct ml_store *reader;
+	OK(ml_store_open(path, 0, &reader, &fx->w.err));
+	static const char sql[] = "SELECT full_name FROM members WHERE rid = member_rid(?1)"
+	                          " AND length(full_name) > 0";
+	int64_t v;
+	static const char count[] = "SELECT count(*) FROM members WHERE rid = member_rid(?1)";
+	OK(ml_read_int(reader, count, m1.b, 32, &v, &fx->w.err));
+	assert_int_equal(v, 1);
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Đỗ Văn Đức", "109814124", &m2));
+	OK(ml_read_int(reader, count, m2.b, 32, &v, &fx->w.err));
+	assert_int_equal(v, 1);
+	sqlite3_stmt *st;
+	OK(ml_read_prepare(reader, sql, &st, &fx->w.err));
+	sqlite3_bind_blob(st, 1, m2.b, 32, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "Đỗ Văn Đức");
+	sqlite3_finalize(st);
+	/* not a member id, and not an id at all */
+	assert_int_equal(ml_read_int(reader,
+	                             "SELECT count(*) FROM members WHERE rid ="
+	                             " member_rid(x'00')",
+	                             NULL, 0, &v, &fx->w.err),
+	                 ML_OK);
+	assert_int_equal(v, 0);
+	OK(ml_read_int(reader, count, fx->commune.b, 32, &v, &fx->w.err));
+	assert_int_equal(v, 0);
+	ml_store_close(reader);
 }
 
 static void replay(struct fx *fx, struct ml_store *node, size_t from, size_t to);
@@ -929,6 +1054,10 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_checkpoints_run_beside_the_writer, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_register_store_of_schema_2_is_upgraded_by_a_rebuild, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_register_member_rid_finds_what_another_process_wrote, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_register_store_of_another_schema_is_refused_untouched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_store_without_member_summaries_catches_up,
