@@ -8,6 +8,7 @@
  * re-judges every judged op in its original evaluation order (a valid causal
  * order), so the result depends only on the stored ops.
  */
+#include "opindex.h"
 #include "view.h"
 
 #include "crdt/alloc.h"
@@ -94,20 +95,34 @@ int ml__revs_load(struct ml_store *s, struct ml_buf *err)
 {
 	ml__revs_release(s);
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT raw FROM ops WHERE id IN (SELECT op FROM revocations)", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT op FROM revocations", -1, &st, NULL) != SQLITE_OK)
 		return ml__sqlerr(s, "read revocations", err);
-	int rc = ML_OK;
-	while (rc == ML_OK && sqlite3_step(st) == SQLITE_ROW) {
+	/* Each op is found through the op index: ops has no index on id, and a scan of every
+	 * op made each store open cost 150 ms at 1M ops. */
+	struct ml_buf raw = ML_BUF_INIT;
+	int rc = ML_OK, q;
+	while (rc == ML_OK && (q = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ml_hash id;
+		int64_t key;
+		if (sqlite3_column_bytes(st, 0) != 32)
+			continue;
+		memcpy(id.b, sqlite3_column_blob(st, 0), 32);
+		ml_buf_reset(&raw);
+		rc = ml__opindex_find(s, &id, &key, NULL, err);
+		if (rc == ML_OK)
+			rc = ml__op_bytes(s, key, &raw, NULL, err);
 		struct ml_op op;
 		struct ml_body b;
-		if (ml_op_parse(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-		                &op, NULL) == ML_OK &&
+		if (rc == ML_OK && ml_op_parse(raw.data, raw.len, &op, NULL) == ML_OK &&
 		    ml_body_parse(&b, op.body, op.body_len, NULL) == ML_OK)
 			rc = rev_add(s, &op.id, &b);
+		else if (rc == ML_ENOTFOUND)
+			rc = ML_OK;
 	}
+	if (rc == ML_OK && q != SQLITE_DONE)
+		rc = ml__sqlerr(s, "read revocations", err);
 	sqlite3_finalize(st);
+	ml_buf_release(&raw);
 	return rc;
 }
 

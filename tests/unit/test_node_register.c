@@ -762,6 +762,15 @@ static void test_register_revocation_cuts_later_ops(void **state)
 	struct ml_hash m3;
 	int rc = w_member(&fx->w, fx->officer, &fx->commune, "Vũ Văn Ba", "109814136", &m3);
 	assert_true(rc == ML_EREVOKED || rc == ML_EUNAUTH);
+	/* the store, opened again, still knows the revocation (it reloads it through the op
+	 * index) */
+	ml_store_close(fx->w.s);
+	char path[256];
+	snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
+	OK(ml_store_open(path, 0, &fx->w.s, &fx->w.err));
+	rc = w_member(&fx->w, fx->officer, &fx->commune, "Vũ Văn Ba", "109814136", &m3);
+	assert_true(rc == ML_EREVOKED || rc == ML_EUNAUTH);
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members"), 1);
 	assert_rebuild_agrees(fx);
 }
 
