@@ -26,7 +26,8 @@
  * and rebuilt from the log (upgrade_members).  rid is the key of the member's
  * creating op, so a member is found by id through the op index (members.c)
  * and needs no index of its own on a random 32-byte key.  members_moved lets
- * scopes follow members that moved (scope.c).
+ * scopes follow members that moved (scope.c): all of them, or those a unit
+ * now manages.
  */
 #define MEMBERS_SQL                                                                               \
 	"CREATE TABLE IF NOT EXISTS members ("                                                    \
@@ -38,7 +39,7 @@
 	"CREATE INDEX IF NOT EXISTS members_unit ON members (unit, state);"                       \
 	"CREATE INDEX IF NOT EXISTS members_id_number ON members (id_number);"                    \
 	"CREATE INDEX IF NOT EXISTS members_number ON members (number) WHERE number IS NOT NULL;" \
-	"CREATE INDEX IF NOT EXISTS members_moved ON members (rid) WHERE has_transfers;"          \
+	"CREATE INDEX IF NOT EXISTS members_moved ON members (unit) WHERE has_transfers;"         \
 	"CREATE VIRTUAL TABLE IF NOT EXISTS member_search USING fts5(name_fold, "                 \
 	"content='members',"                                                                      \
 	" content_rowid='rid', tokenize='unicode61 remove_diacritics 0');"
@@ -79,6 +80,8 @@ static const char schema_sql[] =
     " id BLOB PRIMARY KEY, parent BLOB, create_parent BLOB, name TEXT, level TEXT, sector TEXT,"
     " status TEXT NOT NULL, merged_into BLOB, created_feed INTEGER, created_seq INTEGER,"
     " created_ms INTEGER, name_stamp BLOB, level_stamp BLOB, sector_stamp BLOB, ended_stamp BLOB);"
+    /* a scope walks the tree down (scope.c) */
+    "CREATE INDEX IF NOT EXISTS units_parent ON units (parent);"
     "CREATE TABLE IF NOT EXISTS unit_ends (op BLOB PRIMARY KEY, unit BLOB, kind TEXT, into_unit "
     "BLOB,"
     " feed INTEGER, seq INTEGER, stamp BLOB);"

@@ -12,7 +12,9 @@
  * file first, so the ingesting process's peak RSS is its own.  Ingest is
  * everything a node does with ops from a peer: decode, verify, authenticate,
  * judge authority, store, materialize.  Then name search: the 99th
- * percentile of 2,000 diacritic-insensitive queries.
+ * percentile of 2,000 diacritic-insensitive queries; then what a daemon
+ * pays at start and in each sync round: opening the store, and the scope of
+ * the device granted at the root.
  *
  * Usage: bench_ingest [--ops N] [--single] [--txn K] [--dir DIR] [--keep] [--wal-pages]
  *   --single     every op in its own signed batch
@@ -27,6 +29,7 @@
 #include "crdt/audit.h"
 #include "crdt/err.h"
 #include "crdt/fields.h"
+#include "node/scope.h"
 #include "node/store.h"
 #include "tests/common/gen.h"
 
@@ -418,6 +421,45 @@ int main(int argc, char **argv)
 	printf("  search: p50 %.2f ms, p99 %.2f ms over 2000 queries (%zu hits)\n",
 	       times[1000] * 1e3, times[1979] * 1e3, hits);
 	sqlite3_finalize(st);
+
+	/* What a daemon pays at start and in every sync round: opening the store, and the scope
+	 * of the device granted at the root (every unit), median of 5 each. */
+	double open_t[5], scope_t[5];
+	size_t scope_units = 0;
+	struct ml_pubkey root_dev;
+	bool have_root = false;
+	if (sqlite3_prepare_v2(q,
+	                       "SELECT g.device FROM grants g JOIN units u ON u.id = g.unit"
+	                       " WHERE u.parent IS NULL LIMIT 1",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+		memcpy(root_dev.b, sqlite3_column_blob(st, 0), 32);
+		have_root = true;
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; i < 5; i++) {
+		struct ml_store *o = NULL;
+		double t = bench_now_s();
+		if (ml_store_open(db, 0, &o, &err) != ML_OK) {
+			fprintf(stderr, "bench_ingest: open: %s\n", ml_buf_str(&err));
+			return 1;
+		}
+		open_t[i] = bench_now_s() - t;
+		struct ml_scope_set *sc = NULL;
+		t = bench_now_s();
+		if (have_root && ml_scope_of_device(o, &root_dev, &sc, &err) != ML_OK) {
+			fprintf(stderr, "bench_ingest: scope: %s\n", ml_buf_str(&err));
+			return 1;
+		}
+		scope_t[i] = bench_now_s() - t;
+		scope_units = sc ? ml_scope_units(sc) : 0;
+		ml_scope_free(sc);
+		ml_store_close(o);
+	}
+	qsort(open_t, 5, sizeof open_t[0], cmp_double);
+	qsort(scope_t, 5, sizeof scope_t[0], cmp_double);
+	printf("  open: %.2f ms; root device's scope: %.2f ms (%zu units), medians of 5\n",
+	       open_t[2] * 1e3, scope_t[2] * 1e3, scope_units);
 	sqlite3_close(q);
 	ml_store_close(s);
 	fclose(fo);
