@@ -521,8 +521,11 @@ int ml__notice_writers(struct ml_store *s, struct ml_buf *err)
 	ml__cache_clear(s);
 	ml__frontiers_forget(s);
 	ml__opindex_forget(s);
-	s->data_version = v;
-	return load_meta(s, err);
+	int rc = load_meta(s, err);
+	/* Remembered only once reloaded: a failed reload is tried again next time. */
+	if (rc == ML_OK)
+		s->data_version = v;
+	return rc;
 }
 
 int ml__commit(struct ml_store *s, struct ml_buf *err)
@@ -549,7 +552,9 @@ void ml__rollback(struct ml_store *s)
 	s->need_rebuild = false;
 	s->rebuilding = false;
 	s->fault = ML_OK;
-	ml__revs_load(s, NULL);
+	/* A partial list would leave cuts unenforced: then the next transaction reloads. */
+	if (ml__revs_load(s, NULL) != ML_OK)
+		s->data_version = -1;
 }
 
 void ml__feeds_forget(struct ml_store *s)
@@ -733,6 +738,13 @@ static int upgrade_members(struct ml_store *s, struct ml_buf *err)
 	int rc = ml__begin(s, err);
 	if (rc != ML_OK)
 		return rc;
+	/* Another process may have upgraded while this one waited for the lock. */
+	struct ml_buf v = ML_BUF_INIT;
+	bool done = ml__meta_get(s, "schema", &v) == ML_OK && v.len == 1 &&
+	            v.data[0] == (uint8_t)SCHEMA_VERSION[0];
+	ml_buf_release(&v);
+	if (done)
+		return ml__commit(s, err);
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, "DROP TABLE member_search; DROP TABLE members;" MEMBERS_SQL, NULL,
 	                 NULL, &msg) != SQLITE_OK) {
@@ -820,9 +832,11 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	const char *pages = getenv("MEMBERLOG_CHECKPOINT_PAGES");
 	if (pages)
 		ml_store_set_checkpoint_pages(s, atoi(pages));
+	/* The version first: a commit by another process while meta loads (it reads the op
+	 * index when there are revocations) then makes the next transaction reload. */
+	s->data_version = data_version(s);
 	if (rc == ML_OK)
 		rc = load_meta(s, err);
-	s->data_version = data_version(s);
 	if (rc == ML_OK && upgrade)
 		rc = upgrade_members(s, err);
 	if (rc != ML_OK) {
