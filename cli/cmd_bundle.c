@@ -175,8 +175,9 @@ static int bundle_export(struct cli *cli, int argc, char **argv)
 			                         (json_int_t)ops.len, "encrypted",
 			                         for_dev != NULL));
 		else
-			printf(_("wrote %zu ops (%zu bytes) to %s%s\n"), count, ops.len, out,
-			       for_dev ? _(", encrypted to the device") : "");
+			printf(ngettext("wrote %zu op (%zu bytes) to %s%s\n",
+			                "wrote %zu ops (%zu bytes) to %s%s\n", count),
+			       count, ops.len, out, for_dev ? _(", encrypted to the device") : "");
 	}
 	ml_scope_free(sc);
 	free(heads);
@@ -233,7 +234,9 @@ static int bundle_heads(struct cli *cli, int argc, char **argv)
 	if (ex == CLI_OK && json_dump_file(doc, out, JSON_INDENT(1) | JSON_SORT_KEYS) != 0)
 		ex = cli_error(_("cannot write '%s'"), out);
 	if (ex == CLI_OK && !cli->json)
-		printf(_("wrote the heads of %zu feeds to %s\n"), json_array_size(feeds), out);
+		printf(ngettext("wrote the head of %zu feed to %s\n",
+		                "wrote the heads of %zu feeds to %s\n", json_array_size(feeds)),
+		       json_array_size(feeds), out);
 	else if (ex == CLI_OK)
 		cli_print_json(json_pack("{s:i, s:s, s:I}", "version", 1, "file", out, "feeds",
 		                         (json_int_t)json_array_size(feeds)));

@@ -155,13 +155,21 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 			cli_print_json(json_pack("{s:i, s:b, s:s, s:o}", "version", 1, "dry_run",
 			                         dry, "unit_name", uname, "members", list));
 		} else if (dry) {
-			printf(_("'%s' is a valid template: %zu members would be entered as drafts "
-			         "in %s\n"),
-			       path, k, uname);
+			printf(
+			    ngettext("'%s' is a valid template: %zu member would be entered as a "
+			             "draft in %s\n",
+			             "'%s' is a valid template: %zu members would be entered as "
+			             "drafts in %s\n",
+			             k),
+			    path, k, uname);
 		} else {
-			printf(_("entered %zu members from '%s' as drafts in %s\nnext: 'memberlog "
-			         "member submit --unit UNIT --all' asks the unit above to approve "
-			         "them\n"),
+			printf(ngettext("entered %zu member from '%s' as a draft in %s\nnext: "
+			                "'memberlog member submit --unit UNIT --all' asks the unit "
+			                "above to approve it\n",
+			                "entered %zu members from '%s' as drafts in %s\nnext: "
+			                "'memberlog member submit --unit UNIT --all' asks the unit "
+			                "above to approve them\n",
+			                k),
 			       k, path, uname);
 		}
 	}
@@ -359,7 +367,9 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 			                         "members", (json_int_t)k, "list",
 			                         cards ? "cards" : "detailed"));
 		else
-			printf(_("wrote %zu members of %s to %s\n"), k, uname, out);
+			printf(ngettext("wrote %zu member of %s to %s\n",
+			                "wrote %zu members of %s to %s\n", k),
+			       k, uname, out);
 	}
 	for (size_t i = 0; i < k; i++)
 		free((void *)rows[i].positions);

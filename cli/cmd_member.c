@@ -785,10 +785,14 @@ static int decide(struct cli *cli, int argc, char **argv, const char *type)
 					json_object_set_new(o, "number", json_string(d[i].number));
 				json_array_append_new(list, o);
 			} else if (d[i].number[0]) {
-				printf(_("%s %s (%zu changes): member number %s\n"), verb,
-				       d[i].name, d[i].changes, d[i].number);
+				printf(ngettext("%s %s (%zu change): member number %s\n",
+				                "%s %s (%zu changes): member number %s\n",
+				                d[i].changes),
+				       verb, d[i].name, d[i].changes, d[i].number);
 			} else {
-				printf(_("%s %s (%zu changes)\n"), verb, d[i].name, d[i].changes);
+				printf(ngettext("%s %s (%zu change)\n", "%s %s (%zu changes)\n",
+				                d[i].changes),
+				       verb, d[i].name, d[i].changes);
 			}
 		}
 		if (cli->json)
@@ -958,7 +962,7 @@ static int list_rows(struct cli_node *n, const char *sql, void (*bind)(sqlite3_s
 	if (n->cli->json)
 		return cli_print_json(json_pack("{s:i, s:o}", "version", 1, "members", list));
 	json_decref(list);
-	printf(_("%ld members\n"), count);
+	printf(ngettext("%ld member\n", "%ld members\n", (unsigned long)count), count);
 	return CLI_OK;
 }
 
@@ -1129,13 +1133,17 @@ static int member_show(struct cli *cli, int argc, char **argv)
 			free(dv);
 			free(os);
 		}
-		if ((long long)json_integer_value(json_object_get(o, "pending_changes")))
-			printf(
-			    _("%lld changes wait for approval\n"),
-			    (long long)json_integer_value(json_object_get(o, "pending_changes")));
-		if ((long long)json_integer_value(json_object_get(o, "conflicts")))
-			printf(_("%lld conflicts recorded: see 'memberlog member history'\n"),
-			       (long long)json_integer_value(json_object_get(o, "conflicts")));
+		long long pending = json_integer_value(json_object_get(o, "pending_changes"));
+		long long conflicts = json_integer_value(json_object_get(o, "conflicts"));
+		if (pending)
+			printf(ngettext("%lld change waits for approval\n",
+			                "%lld changes wait for approval\n", (unsigned long)pending),
+			       pending);
+		if (conflicts)
+			printf(ngettext("%lld conflict recorded: see 'memberlog member history'\n",
+			                "%lld conflicts recorded: see 'memberlog member history'\n",
+			                (unsigned long)conflicts),
+			       conflicts);
 	}
 	json_decref(o);
 	cli_node_close(&n);

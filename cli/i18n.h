@@ -2,7 +2,9 @@
  * i18n.h - messages through gettext (domain "memberlog", po/vi.po).
  *
  * Wrap every sentence a person reads in _("...") so xgettext finds it; use
- * N_("...") for strings in static tables, translated where they are shown.
+ * N_("...") for strings in static tables, translated where they are shown, and
+ * ngettext(one, many, n) where a count decides the English form (Vietnamese
+ * has one form: msgstr[0]).
  * Field names, JSON keys, op types and identifiers are never translated.
  */
 #ifndef ML_CLI_I18N_H

@@ -117,12 +117,21 @@ for line in open(sys.argv[1], encoding='utf-8'):
     if line.startswith('msgid '):
         cur = {'msgid': '', 'msgstr': ''}
         entries.append(cur)
-    m = re.match(r'^(msgid|msgstr) (".*")$', line)
+    # a plural entry: msgid, msgid_plural, msgstr[0] (Vietnamese has one form)
+    m = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d+\])?) (".*")$', line)
     if m:
         field = m.group(1)
         cur[field] = unquote(m.group(2))
     elif line.startswith('"') and cur is not None:
         cur[field] += unquote(line)
+
+# Each form of a plural entry is checked against both English forms.
+plural = []
+for e in entries:
+    for k in [k for k in e if k.startswith('msgstr[')]:
+        for mid in (e['msgid'], e['msgid_plural']):
+            plural.append({'msgid': mid, 'msgstr': e[k]})
+entries += plural
 
 directive = re.compile(r'%(?:%|(?:\d+\$)?[-+ #0\']*(?:\*|\d+)?(?:\.(?:\*|\d+))?'
                        r'(?:hh|h|ll|l|z|j|t|L|q)?[diouxXeEfgGcspnaA])'
@@ -165,6 +174,20 @@ check "member list shows the status in Vietnamese" \
 	speaks 0 "đang sinh hoạt" "${VI[@]}" -- --home "$TMP/reg" member list --unit "CĐCS Xã Lũng Cú"
 check "member list shows the status in English" \
 	speaks 0 "draft       active" "${EN[@]}" -- --home "$TMP/reg" member list --unit "CĐCS Xã Lũng Cú"
+# Counts: English says "1 member", "2 members"; Vietnamese has one form.
+lists() { # LINE ENV... : `member list` under ENV ends with the line LINE
+	local line=$1
+	shift
+	"$@" "$ML" --home "$TMP/reg" member list >"$TMP/said" 2>&1
+	cat "$TMP/said"
+	grep -qx -- "$line" "$TMP/said"
+}
+check "one member is counted in the singular in English" lists "1 member" "${EN[@]}"
+check "one member is counted in Vietnamese" lists "1 đoàn viên" "${VI[@]}"
+check "a second member (setup)" "$ML" --home "$TMP/reg" member add --unit "CĐCS Xã Lũng Cú" \
+	--name "Vàng Seo Sử" --id-number 010190000002 --join-date 01/05/2015
+check "two members are counted in the plural in English" lists "2 members" "${EN[@]}"
+check "two members are counted in Vietnamese" lists "2 đoàn viên" "${VI[@]}"
 
 check "xgettext marks every message with a directive c-format" python3 - "$SRC/po/memberlog.pot" <<'EOF'
 import re, sys
