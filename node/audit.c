@@ -157,24 +157,11 @@ static const char query_columns[] =
     "id, unit, create_unit, state, status, number, full_name, id_number, name_fold,"
     " first_approval_ms, pending, origin, has_transfers, official, draft, n_conflicts";
 
-static void digest_row(void *h, sqlite3_stmt *st)
-{
-	for (int c = 0; c < sqlite3_column_count(st); c++) {
-		uint8_t tag[9] = {(uint8_t)sqlite3_column_type(st, c)};
-		const void *p = sqlite3_column_blob(st, c);
-		uint64_t n = (uint64_t)sqlite3_column_bytes(st, c);
-		memcpy(tag + 1, &n, 8);
-		crypto_generichash_update(h, tag, sizeof tag);
-		if (n)
-			crypto_generichash_update(h, p, n);
-	}
-}
-
 static int digest(struct ml_store *s, struct ml_hash *out, struct ml_buf *err)
 {
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, NULL, 0, 32);
-	int rc = ml__members_by_id(s, query_columns, digest_row, &h, err);
+	int rc = ml__members_by_id(s, query_columns, ml__hash_row, &h, err);
 	crypto_generichash_final(&h, out->b, 32);
 	return rc;
 }

@@ -319,6 +319,10 @@ struct fresh *ml__fresh_at(struct ml_store *s, int64_t key);
 int ml__op_bytes(struct ml_store *s, int64_t key, struct ml_buf *out, struct ml_hash *id,
                  struct ml_buf *err);
 
+/* Adds one row to the BLAKE2b state (a crypto_generichash_state *), column by column with type
+ * tags and lengths, as the state hash does; fits ml__members_by_id's each. */
+void ml__hash_row(void *state, sqlite3_stmt *row);
+
 /*
  * Calls each(ctx, row) for every member in id order (row ids are node-local),
  * row holding `columns` of its members row.  No index orders members by id:

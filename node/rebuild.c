@@ -331,9 +331,9 @@ int ml_store_rebuild(struct ml_store *s, struct ml_buf *err)
 
 /* --- state hash ------------------------------------------------------------------ */
 
-/* Hashes one row, column by column, with type tags and lengths. */
-static void hash_row(crypto_generichash_state *h, sqlite3_stmt *st)
+void ml__hash_row(void *state, sqlite3_stmt *st)
 {
+	crypto_generichash_state *h = state;
 	int cols = sqlite3_column_count(st);
 	for (int c = 0; c < cols; c++) {
 		uint8_t tag[9];
@@ -375,7 +375,7 @@ static int hash_query(struct ml_store *s, crypto_generichash_state *h, const cha
 	crypto_generichash_update(h, (const uint8_t *)name, strlen(name) + 1);
 	int q;
 	while ((q = sqlite3_step(st)) == SQLITE_ROW)
-		hash_row(h, st);
+		ml__hash_row(h, st);
 	sqlite3_finalize(st);
 	return q == SQLITE_DONE ? ML_OK : ml__sqlerr(s, "state hash", err);
 }
@@ -403,11 +403,6 @@ int ml__members_by_id(struct ml_store *s, const char *columns,
 	sqlite3_finalize(row);
 	return q == SQLITE_DONE && r == SQLITE_ROW ? ML_OK
 	                                           : ml__sqlerr(s, "read members in id order", err);
-}
-
-static void hash_member(void *h, sqlite3_stmt *row)
-{
-	hash_row(h, row);
 }
 
 int ml_store_state_hash(struct ml_store *s, struct ml_hash *out, struct ml_buf *err)
@@ -443,7 +438,7 @@ int ml_store_state_hash(struct ml_store *s, struct ml_hash *out, struct ml_buf *
 			    s,
 			    "id, unit, create_unit, state, status, number, pending,"
 			    " origin, first_approval_ms, official, draft",
-			    hash_member, &h, err);
+			    ml__hash_row, &h, err);
 		}
 		if (rc != ML_OK)
 			return rc;
