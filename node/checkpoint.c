@@ -15,6 +15,7 @@
  * threshold.
  */
 #include "checkpoint.h"
+#include "walbuf.h"
 
 #include "crdt/alloc.h"
 
@@ -49,7 +50,8 @@ struct ml_checkpointer {
 static sqlite3 *open_connection(const char *path)
 {
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                         ml__walbuf_vfs());
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(db, 10000);
 	/* A connection finds the WAL at its first read; until then a checkpoint does nothing. */

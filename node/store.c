@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "checkpoint.h"
 #include "opindex.h"
+#include "walbuf.h"
 
 #include "crdt/alloc.h"
 #include "crdt/err.h"
@@ -774,7 +775,7 @@ int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struc
 	s->max_waiting = ML_STORE_MAX_WAITING;
 	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 	             (flags & ML_STORE_CREATE ? SQLITE_OPEN_CREATE : 0);
-	if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, oflags, ml__walbuf_vfs()) != SQLITE_OK) {
 		int rc = ml_errf(err, ML_ESTORE, "cannot open store '%s': %s", path,
 		                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		ml_store_close(s);

@@ -31,6 +31,7 @@
 #include "crdt/fields.h"
 #include "node/scope.h"
 #include "node/store.h"
+#include "node/walbuf.h"
 #include "tests/common/gen.h"
 
 #include <sodium.h>
@@ -56,8 +57,8 @@ static double cpu_s(void)
 /*
  * The storage limit: rows the size of the history's ops, keyed like ops
  * (feed, seq) in the order a node receives them (runs of one feed), txn rows
- * per transaction, the store's own settings, and the final checkpoint, as
- * ingest is timed.  No secondary index: the store's own id index is written
+ * per transaction, the store's own settings and VFS (node/walbuf.h), and the
+ * final checkpoint, as ingest is timed.  No secondary index: the store's own id index is written
  * in sorted merges (node/opindex.c), so the bare rows are the limit.
  */
 static double raw_insert_rate(const char *dir, size_t row_bytes, int txn)
@@ -66,7 +67,7 @@ static double raw_insert_rate(const char *dir, size_t row_bytes, int txn)
 	snprintf(path, sizeof path, "%s/raw.db", dir);
 	unlink(path);
 	sqlite3 *db;
-	sqlite3_open(path, &db);
+	sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, ml__walbuf_vfs());
 	sqlite3_exec(db,
 	             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
 	             "PRAGMA wal_autocheckpoint=50000; PRAGMA journal_size_limit=268435456;"

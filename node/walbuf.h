@@ -1,0 +1,39 @@
+/*
+ * walbuf.h - a SQLite VFS that hands a commit's WAL frames to the kernel in a
+ * few large writes instead of two small writes per page.
+ *
+ * SQLite writes each WAL frame as a 24-byte header and then the page, each
+ * with its own pwrite(); a 4 KiB page at its offset straddles two pages of
+ * the file, so a commit of 600 pages made about 1,200 system calls and
+ * touched about 1,800 pages of the kernel's cache.  This VFS wraps the
+ * default one and gathers consecutive writes to a WAL file in a buffer,
+ * written out:
+ *   - after the page of a commit frame (a frame header whose "database size"
+ *     field is not zero), so a commit's frames are in the file before the
+ *     write that ends it returns, and an error is that write's error, before
+ *     SQLite publishes the commit to other connections;
+ *   - when the buffer is full, when a write is not the next one in the file,
+ *     and before any other call on the file (read, sync, truncate, size,
+ *     locks, close), so what SQLite reads back or syncs is what it wrote.
+ * Other files (the database, the shared-memory index) go to the default VFS
+ * untouched.  Internal to node/.
+ */
+#ifndef ML_NODE_WALBUF_H
+#define ML_NODE_WALBUF_H
+
+/* The VFS's name for sqlite3_open_v2, registered on first use (not as the default); NULL when
+ * it could not be registered, which sqlite3_open_v2 takes as the default VFS.  Thread-safe. */
+const char *ml__walbuf_vfs(void);
+
+/* Writes to WAL files through this VFS since the process started, all connections. */
+struct ml_walbuf_counts {
+	unsigned long long writes;  /* asked for by SQLite */
+	unsigned long long written; /* made to the default VFS, gathered or not */
+	unsigned long long
+	    through; /* not gathered: written again in place, or of an unknown shape */
+};
+
+/* Fills *out; thread-safe.  For tests and benchmarks. */
+void ml__walbuf_counts(struct ml_walbuf_counts *out);
+
+#endif
