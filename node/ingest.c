@@ -163,12 +163,50 @@ void ml_batch_free(struct ml_batch *b)
 
 /* --- fresh ops: authentic, in memory until judged ------------------------ */
 
+static size_t fresh_slot(int64_t key, size_t n_slots)
+{
+	uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(h ^ (h >> 32)) & (n_slots - 1);
+}
+
 struct fresh *ml__fresh_at(struct ml_store *s, int64_t key)
 {
-	for (size_t i = s->n_fresh; i-- > 0;)
-		if (s->fresh[i].key == key)
-			return &s->fresh[i];
-	return NULL;
+	if (!s->n_fresh_slots)
+		return NULL;
+	for (size_t i = fresh_slot(key, s->n_fresh_slots);; i = (i + 1) & (s->n_fresh_slots - 1)) {
+		uint32_t at = s->fresh_slots[i];
+		if (!at)
+			return NULL;
+		if (s->fresh[at - 1].key == key)
+			return &s->fresh[at - 1];
+	}
+}
+
+/* Points key's slot at fresh[idx]: a later op with the same key hides an earlier one. */
+static void fresh_slot_put(struct ml_store *s, size_t idx)
+{
+	int64_t key = s->fresh[idx].key;
+	size_t i = fresh_slot(key, s->n_fresh_slots);
+	while (s->fresh_slots[i] && s->fresh[s->fresh_slots[i] - 1].key != key)
+		i = (i + 1) & (s->n_fresh_slots - 1);
+	s->fresh_slots[i] = (uint32_t)idx + 1;
+}
+
+/* Makes room in the key table for one more fresh op, at most half full. */
+static int fresh_slots_reserve(struct ml_store *s)
+{
+	if (2 * (s->n_fresh + 1) <= s->n_fresh_slots)
+		return ML_OK;
+	size_t n = s->n_fresh_slots ? 2 * s->n_fresh_slots : 1024;
+	uint32_t *slots = ml_calloc(n, sizeof *slots);
+	if (!slots)
+		return ML_ENOMEM;
+	ml_free(s->fresh_slots);
+	s->fresh_slots = slots;
+	s->n_fresh_slots = n;
+	for (size_t i = 0; i < s->n_fresh; i++)
+		fresh_slot_put(s, i);
+	return ML_OK;
 }
 
 static struct fresh *fresh_by_id(struct ml_store *s, const struct ml_hash *id)
@@ -182,6 +220,8 @@ static struct fresh *fresh_by_id(struct ml_store *s, const struct ml_hash *id)
 static int fresh_add(struct ml_store *s, int64_t key, const struct ml_hash *id, const uint8_t *raw,
                      size_t len, bool copy)
 {
+	if (s->n_fresh >= UINT32_MAX - 1 || fresh_slots_reserve(s) != ML_OK)
+		return ML_ENOMEM;
 	struct fresh *v = ml_grow(s->fresh, &s->cap_fresh, s->n_fresh + 1, sizeof *v, 256);
 	if (!v)
 		return ML_ENOMEM;
@@ -194,7 +234,7 @@ static int fresh_add(struct ml_store *s, int64_t key, const struct ml_hash *id, 
 		memcpy(f->copy, raw, len);
 		f->raw = f->copy;
 	}
-	s->n_fresh++;
+	fresh_slot_put(s, s->n_fresh++);
 	return ML_OK;
 }
 
@@ -225,6 +265,8 @@ static void fresh_clear(struct ml_store *s)
 {
 	for (size_t i = 0; i < s->n_fresh; i++)
 		ml_free(s->fresh[i].copy);
+	if (s->n_fresh)
+		memset(s->fresh_slots, 0, s->n_fresh_slots * sizeof *s->fresh_slots);
 	s->n_fresh = 0;
 }
 

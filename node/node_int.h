@@ -209,6 +209,10 @@ struct ml_store {
 		bool stored;
 	} * fresh;
 	size_t n_fresh, cap_fresh;
+	/* fresh by key: index + 1 of the last one added with that key, 0 for an empty slot;
+	 * open addressing, at most half full (judging looks each op up once) */
+	uint32_t *fresh_slots;
+	size_t n_fresh_slots; /* a power of two, or 0 */
 
 	/* recently used frontiers */
 	struct {

@@ -868,6 +868,7 @@ void ml_store_close(struct ml_store *s)
 	for (size_t i = 0; i < s->n_fresh; i++)
 		ml_free(s->fresh[i].copy);
 	ml_free(s->fresh);
+	ml_free(s->fresh_slots);
 	ml__checkpointer_stop(s);
 	sqlite3_close(s->db);
 	ml_buf_release(&s->err);
