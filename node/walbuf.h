@@ -6,17 +6,21 @@
  * with its own pwrite(); a 4 KiB page at its offset straddles two pages of
  * the file, so a commit of 600 pages made about 1,200 system calls and
  * touched about 1,800 pages of the kernel's cache.  This VFS wraps the
- * default one and gathers consecutive writes to a WAL file in a buffer,
- * written out:
+ * default one and gathers a WAL file's appended frames in a buffer, written
+ * out:
  *   - after the page of a commit frame (a frame header whose "database size"
  *     field is not zero), so a commit's frames are in the file before the
  *     write that ends it returns, and an error is that write's error, before
  *     SQLite publishes the commit to other connections;
  *   - when the buffer is full, when a write is not the next one in the file,
  *     and before any other call on the file (read, sync, truncate, size,
- *     locks, close), so what SQLite reads back or syncs is what it wrote.
- * Other files (the database, the shared-memory index) go to the default VFS
- * untouched.  Internal to node/.
+ *     control), so what SQLite reads back or syncs is what it wrote.
+ * What is still held when the write transaction ends (the connection
+ * releases the WAL write lock, seen through its main file, which is wrapped
+ * for that) was never committed, and is dropped.  A write-out that fails
+ * makes every later call on the WAL fail with SQLITE_IOERR_WRITE until the
+ * transaction ends, which rolls it back whole.  Other files (journals,
+ * temporary files) are the default VFS's own.  Internal to node/.
  */
 #ifndef ML_NODE_WALBUF_H
 #define ML_NODE_WALBUF_H

@@ -295,6 +295,8 @@ int main(int argc, char **argv)
 	size_t applied = 0, rejected = 0, total = 0, group_bytes = 0, k = 0, n_txn = 0;
 	/* Groups of the generator's batches per transaction: whole OPS frames, as a peer's
 	 * sync delivers them (or --txn ops). */
+	struct ml_walbuf_counts wal0, wal1;
+	ml__walbuf_counts(&wal0);
 	double ti = bench_now_s(), ci = cpu_s();
 	int more;
 	do {
@@ -368,6 +370,7 @@ int main(int argc, char **argv)
 	}
 	sqlite3_close(ck);
 	double ingest_s = bench_now_s() - ti, ingest_cpu = cpu_s() - ci;
+	ml__walbuf_counts(&wal1);
 	double rate = (double)total / ingest_s;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -378,6 +381,8 @@ int main(int argc, char **argv)
 	       total, ingest_s, rate, ingest_cpu, applied, rejected, first_reject);
 	printf("  transactions: %zu, %.0f ops each on average\n", n_txn,
 	       (double)total / (double)(n_txn ? n_txn : 1));
+	printf("  WAL writes: %llu asked for by SQLite, %llu made (%llu not gathered)\n",
+	       wal1.writes - wal0.writes, wal1.written - wal0.written, wal1.through - wal0.through);
 	printf("  (v) raw ed25519 verify, 1 core: %.0f /s   ingest/(v) = %.2f\n", v, rate / v);
 	printf("  (s) raw SQLite batched insert:  %.0f rows/s   ingest/(s) = %.2f\n", sr,
 	       rate / sr);

@@ -7,6 +7,7 @@
 
 #include "node/walbuf.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -257,6 +258,133 @@ static void test_walbuf_failed_write_fails_the_commit(void **state)
 	sqlite3_close(db);
 }
 
+/*
+ * A transaction that spilled pages and rolled back leaves frames that were
+ * never committed; another connection then commits at the same offsets of
+ * the WAL.  This connection's next read must not write the dropped frames
+ * over the other's commit.
+ */
+static void test_walbuf_rolled_back_frames_never_reach_the_file(void **state)
+{
+	struct fx *fx = *state;
+	sqlite3 *a = open_gathering(fx->path), *b;
+	assert_int_equal(insert_rows(a, 1, 1), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(fx->path, &b, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(b,
+	                              "PRAGMA wal_autocheckpoint=0;"
+	                              "PRAGMA wal_checkpoint(TRUNCATE)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(a,
+	                              "PRAGMA cache_size=5; BEGIN;"
+	                              "WITH RECURSIVE r(k) AS (SELECT 100 UNION ALL SELECT k + 1"
+	                              " FROM r WHERE k < 160) INSERT INTO t SELECT k,"
+	                              " zeroblob(700 - k % 7) FROM r; ROLLBACK",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(insert_rows(b, 1000, 41), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(b, "UPDATE t SET v = zeroblob(length(v)) WHERE k % 2 = 0",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(query(a, "SELECT count(*) FROM t"), 42); /* a reads from the WAL */
+	sqlite3_close(a);
+	assert_int_equal(query(b, "SELECT count(*) FROM t"), 42);
+	assert_int_equal(query(b, "SELECT count(*) FROM t WHERE k >= 100 AND k <= 160"), 0);
+	assert_integrity(b);
+	sqlite3_close(b);
+}
+
+static int fail_pwrites;
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+
+static ssize_t failing_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	if (fail_pwrites) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return real_pwrite(fd, buf, n, off);
+}
+
+/* Spills frames, then makes every write fail (the disk full for a moment) while a statement
+ * reads back pages the spill wrote; then writes succeed again, one more statement runs and the
+ * transaction is asked to commit.  Says 10 * (that statement failed) + (the COMMIT succeeded). */
+static void failure_surfacing_on_a_read(const char *path, int out)
+{
+	sqlite3_vfs *unix_vfs = sqlite3_vfs_find("unix");
+	const char *call = unix_vfs->xGetSystemCall(unix_vfs, "pwrite64") ? "pwrite64" : "pwrite";
+	real_pwrite =
+	    (ssize_t(*)(int, const void *, size_t, off_t))unix_vfs->xGetSystemCall(unix_vfs, call);
+	if (unix_vfs->xSetSystemCall(unix_vfs, call, (sqlite3_syscall_ptr)failing_pwrite))
+		_exit(3);
+	sqlite3 *db = open_gathering(path);
+	if (sqlite3_exec(db,
+	                 "CREATE TABLE u (k INTEGER PRIMARY KEY, v BLOB, name TEXT UNIQUE);"
+	                 "PRAGMA cache_size=10; BEGIN;"
+	                 "WITH RECURSIVE r(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM r"
+	                 " WHERE k < 200) INSERT INTO u SELECT k, zeroblob(700), 'n' || k FROM r;",
+	                 NULL, NULL, NULL) != SQLITE_OK)
+		_exit(2);
+	fail_pwrites = 1;
+	int failed = sqlite3_exec(db, "INSERT INTO u SELECT k + 1000, v, name || 'x' FROM u", NULL,
+	                          NULL, NULL) != SQLITE_OK;
+	fail_pwrites = 0;
+	sqlite3_exec(db, "INSERT INTO t VALUES (1, zeroblob(10))", NULL, NULL, NULL);
+	say(out, 10 * failed + (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK));
+}
+
+/*
+ * A write-out that fails on a call other than a write (a read of a spilled
+ * page) fails everything after it until the transaction ends, which rolls
+ * the whole transaction back, as a failed spill does with the default VFS:
+ * it cannot commit over frames that never reached the file.  The statement
+ * after it runs on its own.
+ */
+static void test_walbuf_failed_write_out_fails_the_transaction(void **state)
+{
+	struct fx *fx = *state;
+	sqlite3 *db = open_gathering(fx->path);
+	sqlite3_close(db);
+	assert_int_equal(in_child(failure_surfacing_on_a_read, fx->path), 10);
+	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(query(db, "SELECT count(*) FROM u"), 0);
+	assert_int_equal(query(db, "SELECT count(*) FROM t"), 1);
+	assert_integrity(db);
+	sqlite3_close(db);
+}
+
+/* Commits one row at a time with synchronous=FULL on a file without powersafe overwrite, so
+ * SQLite pads each commit to a sector with copies of its last frame, splitting the write that
+ * crosses the boundary.  After each, another connection reads every row. */
+static void test_walbuf_padded_commits_are_in_the_file(void **state)
+{
+	struct fx *fx = *state;
+	char uri[160];
+	snprintf(uri, sizeof uri, "file:%s?psow=0", fx->path);
+	sqlite3 *w, *r;
+	assert_int_equal(
+	    sqlite3_open_v2(uri, &w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+	                    ml__walbuf_vfs()),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(w,
+	                              "PRAGMA page_size=1024; PRAGMA journal_mode=WAL;"
+	                              "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
+	                              "CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB);",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(fx->path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (int i = 1; i <= 400; i++) {
+		char sql[96];
+		snprintf(sql, sizeof sql, "INSERT INTO t VALUES (%d, zeroblob(%d))", i,
+		         50 + i % 300);
+		assert_int_equal(sqlite3_exec(w, sql, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(query(r, "SELECT count(*) FROM t"), i);
+	}
+	assert_integrity(r);
+	sqlite3_close(r);
+	sqlite3_close(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +393,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_walbuf_spilled_transaction_survives_its_process,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_walbuf_failed_write_fails_the_commit, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_walbuf_rolled_back_frames_never_reach_the_file,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_walbuf_failed_write_out_fails_the_transaction,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_walbuf_padded_commits_are_in_the_file, setup,
 	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
