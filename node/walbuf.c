@@ -49,6 +49,7 @@ struct wb_file {
 	sqlite3_int64 end;  /* past the last byte this transaction appended (see wal_write) */
 	sqlite3_int64 header_at; /* the frame header written last, while its page is awaited; -1 */
 	bool header_commits;     /* that header marks a commit frame */
+	int lock; /* main files: the lock level held (EXCLUSIVE: locking_mode=EXCLUSIVE) */
 };
 
 static sqlite3_vfs *base_vfs; /* the default VFS this one wraps */
@@ -171,6 +172,7 @@ static int wal_write(struct wb_file *w, const void *data, int n, sqlite3_int64 o
 	bool is_header = n == FRAME_HEADER && w->page && off >= w->end && off >= WAL_HEADER &&
 	                 (off - WAL_HEADER) % (FRAME_HEADER + w->page) == 0;
 	bool gathered = (wal_header || is_header || is_page) && w->peer &&
+	                w->peer->lock < SQLITE_LOCK_EXCLUSIVE &&
 	                (w->buf || (w->buf = ml_malloc(WALBUF_BYTES)));
 	if (off + n > w->end)
 		w->end = off + n;
@@ -220,13 +222,19 @@ static int wb_file_size(sqlite3_file *f, sqlite3_int64 *size)
 static int wb_lock(sqlite3_file *f, int level)
 {
 	struct wb_file *w = wb_of(f);
-	return w->real->pMethods->xLock(w->real, level);
+	int rc = w->real->pMethods->xLock(w->real, level);
+	if (rc == SQLITE_OK)
+		w->lock = level;
+	return rc;
 }
 
 static int wb_unlock(sqlite3_file *f, int level)
 {
 	struct wb_file *w = wb_of(f);
-	return w->real->pMethods->xUnlock(w->real, level);
+	int rc = w->real->pMethods->xUnlock(w->real, level);
+	if (rc == SQLITE_OK)
+		w->lock = level;
+	return rc;
 }
 
 static int wb_check_reserved(sqlite3_file *f, int *out)

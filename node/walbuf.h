@@ -17,7 +17,9 @@
  *     control), so what SQLite reads back or syncs is what it wrote.
  * What is still held when the write transaction ends (the connection
  * releases the WAL write lock, seen through its main file, which is wrapped
- * for that) was never committed, and is dropped.  A write-out that fails
+ * for that) was never committed, and is dropped; nothing is gathered while
+ * the main file is locked exclusively (locking_mode=EXCLUSIVE, where that
+ * lock is never released through shared memory).  A write-out that fails
  * makes every later call on the WAL fail with SQLITE_IOERR_WRITE until the
  * transaction ends, which rolls it back whole.  Other files (journals,
  * temporary files) are the default VFS's own.  Internal to node/.

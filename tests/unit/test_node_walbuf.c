@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,29 +259,32 @@ static void test_walbuf_failed_write_fails_the_commit(void **state)
 	sqlite3_close(db);
 }
 
-/*
- * A transaction that spilled pages and rolled back leaves frames that were
- * never committed; another connection then commits at the same offsets of
- * the WAL.  This connection's next read must not write the dropped frames
- * over the other's commit.
- */
-static void test_walbuf_rolled_back_frames_never_reach_the_file(void **state)
+/* Rolls back a transaction of a that spilled pages (in locking_mode=EXCLUSIVE when asked, where
+ * SQLite makes no shared-memory lock calls), then b commits twice at the same offsets of the WAL
+ * and a reads; b's commits must be whole. */
+static void roll_back_then_commit_elsewhere(const char *path, bool exclusive)
 {
-	struct fx *fx = *state;
-	sqlite3 *a = open_gathering(fx->path), *b;
+	sqlite3 *a = open_gathering(path), *b;
 	assert_int_equal(insert_rows(a, 1, 1), SQLITE_OK);
-	assert_int_equal(sqlite3_open_v2(fx->path, &b, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(b,
-	                              "PRAGMA wal_autocheckpoint=0;"
-	                              "PRAGMA wal_checkpoint(TRUNCATE)",
-	                              NULL, NULL, NULL),
+	assert_int_equal(sqlite3_exec(a, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
 	                 SQLITE_OK);
+	if (exclusive)
+		assert_int_equal(sqlite3_exec(a, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL),
+		                 SQLITE_OK);
 	assert_int_equal(sqlite3_exec(a,
 	                              "PRAGMA cache_size=5; BEGIN;"
 	                              "WITH RECURSIVE r(k) AS (SELECT 100 UNION ALL SELECT k + 1"
 	                              " FROM r WHERE k < 160) INSERT INTO t SELECT k,"
 	                              " zeroblob(700 - k % 7) FROM r; ROLLBACK",
 	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	if (exclusive) { /* the lock goes with the next read */
+		assert_int_equal(sqlite3_exec(a, "PRAGMA locking_mode=NORMAL", NULL, NULL, NULL),
+		                 SQLITE_OK);
+		assert_int_equal(query(a, "SELECT count(*) FROM t"), 1);
+	}
+	assert_int_equal(sqlite3_open_v2(path, &b, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(b, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(insert_rows(b, 1000, 41), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(b, "UPDATE t SET v = zeroblob(length(v)) WHERE k % 2 = 0",
@@ -292,6 +296,26 @@ static void test_walbuf_rolled_back_frames_never_reach_the_file(void **state)
 	assert_int_equal(query(b, "SELECT count(*) FROM t WHERE k >= 100 AND k <= 160"), 0);
 	assert_integrity(b);
 	sqlite3_close(b);
+}
+
+/*
+ * A transaction that spilled pages and rolled back leaves frames that were
+ * never committed; another connection then commits at the same offsets of
+ * the WAL.  This connection's next read must not write the dropped frames
+ * over the other's commit.
+ */
+static void test_walbuf_rolled_back_frames_never_reach_the_file(void **state)
+{
+	struct fx *fx = *state;
+	roll_back_then_commit_elsewhere(fx->path, false);
+}
+
+/* The same in locking_mode=EXCLUSIVE, which never releases the WAL write lock through shared
+ * memory: nothing is gathered while the database file is locked exclusively. */
+static void test_walbuf_rolled_back_frames_never_reach_the_file_in_exclusive_mode(void **state)
+{
+	struct fx *fx = *state;
+	roll_back_then_commit_elsewhere(fx->path, true);
 }
 
 static int fail_pwrites;
@@ -396,6 +420,9 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_walbuf_rolled_back_frames_never_reach_the_file,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_walbuf_rolled_back_frames_never_reach_the_file_in_exclusive_mode, setup,
+	        teardown),
 	    cmocka_unit_test_setup_teardown(test_walbuf_failed_write_out_fails_the_transaction,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_walbuf_padded_commits_are_in_the_file, setup,
