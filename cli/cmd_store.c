@@ -59,7 +59,7 @@ struct ingest_run {
 static int ingest_ahead(struct ingest_run *r, const uint8_t **ops, const size_t *lens, size_t n)
 {
 	struct ml_batch *next = NULL;
-	if (n && ml_batch_new(ops, lens, n, &next) != ML_OK)
+	if (n && ml_batch_new(r->s, ops, lens, n, &next) != ML_OK)
 		return cli_error("out of memory");
 	if (next)
 		ml_batch_check_start(next);

@@ -136,7 +136,7 @@ void ml__inbox_add(struct peer *p, uint8_t type, const uint8_t *payload, size_t 
 			frame_free(f);
 			return;
 		}
-		if (ml_batch_new(f->ops, f->lens, f->n_ops, &f->batch) != ML_OK) {
+		if (ml_batch_new(p->d->s, f->ops, f->lens, f->n_ops, &f->batch) != ML_OK) {
 			frame_free(f);
 			ml__peer_close(p, "out of memory");
 			return;

@@ -378,8 +378,26 @@ static int record(struct judge *j, int status, struct ml_buf *err)
 	return rc;
 }
 
-int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t prev_past,
-              int64_t *past_out, struct ml_ingest_result *res, struct ml_buf *err)
+/* Checks op's body against the store's schema into j->body and j->type, or rejects j. */
+static void check_schema(struct judge *j, const struct schema_verdict *pre)
+{
+	if (pre && pre->done && pre->org == j->s->org) {
+		j->type = pre->type;
+		if (pre->msg)
+			ml__reject(j, ML_EFIELD, "%s", pre->msg);
+		else
+			ml_body_parse(&j->body, j->op->body, j->op->body_len, NULL); /* it passed */
+		return;
+	}
+	struct ml_buf msg = ML_BUF_INIT;
+	if (ml_schema_check(j->op, j->s->org, &j->body, &j->type, &msg) != ML_OK)
+		ml__reject(j, ML_EFIELD, "%s", ml_buf_str(&msg));
+	ml_buf_release(&msg);
+}
+
+int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op,
+              const struct schema_verdict *pre, int64_t prev_past, int64_t *past_out,
+              struct ml_ingest_result *res, struct ml_buf *err)
 {
 	struct judge j;
 	memset(&j, 0, sizeof j);
@@ -406,7 +424,6 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t p
 	if (rc != ML_OK)
 		goto out;
 
-	struct ml_buf msg = ML_BUF_INIT;
 	struct feed *f = NULL;
 	if ((rc = ml__feed_by_id(s, (int64_t)j.feed, &f, err)) != ML_OK)
 		goto out;
@@ -418,9 +435,8 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t p
 		ml__reject(&j, ML_EREVOKED,
 		           "the author's key was revoked after seq %llu of this feed",
 		           (unsigned long long)ml__cut_of(s, &j.fkey));
-	if (!j.code && ml_schema_check(op, s->org, &j.body, &j.type, &msg) != ML_OK)
-		ml__reject(&j, ML_EFIELD, "%s", ml_buf_str(&msg));
-	ml_buf_release(&msg);
+	if (!j.code)
+		check_schema(&j, pre);
 	if (!j.code) {
 		j.type = ml_optype_of(op->type);
 		if (ml_optype_info(j.type)->lane == ML_LANE_GOV)

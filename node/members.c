@@ -216,11 +216,11 @@ int ml__member_rid(struct ml_store *s, const struct ml_hash *id, int64_t *rid, s
 int ml__member_load_row(struct ml_store *s, const struct ml_hash *id, struct member_ctx *m,
                         struct ml_buf *err)
 {
-	ml__member_ctx_release(m);
-	memset(m, 0, sizeof *m);
+	ml__member_recycle(s, m);
 	int rc = ml__member_cached(s, id, m);
 	if (rc != ML_ENOTFOUND)
 		return rc;
+	ml__member_reuse(s, m);
 	struct row_find f = {.s = s, .id = id, .m = m, .err = err};
 	return ml__opindex_each(s, id, read_row, &f, err);
 }
@@ -768,8 +768,8 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	bool creates = ml_optype_info(j->type)->flags & ML_OTF_CREATES;
 	if (creates) {
 		/* The row is inserted whole once the record is folded, below. */
-		ml__member_ctx_release(m);
-		memset(m, 0, sizeof *m);
+		ml__member_recycle(s, m);
+		ml__member_reuse(s, m);
 		m->id = j->op->id;
 		m->rid = OP_KEY(j->feed, j->seq);
 		m->created = (struct pos){j->feed, j->seq};

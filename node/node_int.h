@@ -298,14 +298,25 @@ int ml__commit(struct ml_store *s, struct ml_buf *err);
  */
 void ml__rollback(struct ml_store *s);
 
+/* An op's body checked against its network's schema (ml_schema_check) ahead of judging, on the
+ * thread that checks its signature (ingest.c). */
+struct schema_verdict {
+	bool done;       /* false: not checked ahead (the judge checks it) */
+	enum ml_org org; /* the org it was checked for; another org's store checks again */
+	enum ml_optype type;
+	char *msg; /* NULL when the body passed; else why not (owned by the batch) */
+};
+
 /*
  * Judging (eval.c): judges the authentic op `op` stored at key, whose prev and
  * deps are all judged; records the verdict and applies its effects.
  * prev_past is the frontier id of the prev op's past (-1: look it up); the op's
- * own past id goes to *past_out (optional).
+ * own past id goes to *past_out (optional).  pre (optional) is its schema check
+ * made ahead, used when made for the store's org.
  */
-int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op, int64_t prev_past,
-              int64_t *past_out, struct ml_ingest_result *res, struct ml_buf *err);
+int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op,
+              const struct schema_verdict *pre, int64_t prev_past, int64_t *past_out,
+              struct ml_ingest_result *res, struct ml_buf *err);
 
 /*
  * ml_store_ingest with a choice: all_or_nothing stores nothing unless every op

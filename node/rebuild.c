@@ -218,7 +218,7 @@ static int pass(struct ml_store *s, struct ml_buf *err)
 			continue;
 		}
 		if (rc == ML_OK && ml_op_parse_known(raw.data, raw.len, &id, &op, NULL) == ML_OK)
-			rc = ml__judge(s, keys[i], &op, -1, NULL, &res, err);
+			rc = ml__judge(s, keys[i], &op, NULL, -1, NULL, &res, err);
 	}
 	ml_buf_release(&raw);
 	ml_free(keys);

@@ -76,8 +76,10 @@ int ml_store_ingest(struct ml_store *s, const uint8_t *const *ops, const size_t 
  */
 struct ml_batch;
 
-/* Makes a batch of ops[0..n) (lens[i] bytes each) into *out.  ML_OK or ML_ENOMEM. */
-int ml_batch_new(const uint8_t *const *ops, const size_t *lens, size_t n, struct ml_batch **out);
+/* Makes a batch of ops[0..n) (lens[i] bytes each) for store s (checked against its network's
+ * schema) into *out.  ML_OK or ML_ENOMEM. */
+int ml_batch_new(const struct ml_store *s, const uint8_t *const *ops, const size_t *lens, size_t n,
+                 struct ml_batch **out);
 
 /* Returns the number of ops in b. */
 size_t ml_batch_len(const struct ml_batch *b);

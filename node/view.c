@@ -547,7 +547,7 @@ void ml__set_target(struct judge *j)
 
 void ml__judge_release(struct judge *j)
 {
-	ml__member_ctx_release(&j->m);
+	ml__member_recycle(j->s, &j->m);
 	ml_member_view_release(&j->mview);
 }
 

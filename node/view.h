@@ -141,5 +141,10 @@ void ml__member_keep(struct ml_store *s, struct member_ctx *m);
 /* For readers: moves m, loaded by ml__member_load* (rc ML_OK) and left unchanged, back into the
  * cache, and releases what it evicts; m is empty after.  Never fails. */
 void ml__member_return(struct ml_store *s, struct member_ctx *m);
+/* Empties m (zeroed after), keeping its buffers for the next ml__member_reuse when the cache
+ * holds none yet, else releasing them.  Never fails. */
+void ml__member_recycle(struct ml_store *s, struct member_ctx *m);
+/* Gives m (zeroed) the buffers ml__member_recycle kept, emptied; none when it kept none. */
+void ml__member_reuse(struct ml_store *s, struct member_ctx *m);
 
 #endif

@@ -323,7 +323,7 @@ int main(int argc, char **argv)
 				continue;
 		}
 		struct ml_batch *b = NULL;
-		if (k && ml_batch_new(ops, lens, k, &b) != ML_OK)
+		if (k && ml_batch_new(s, ops, lens, k, &b) != ML_OK)
 			return 1;
 		if (b)
 			ml_batch_check_start(b);

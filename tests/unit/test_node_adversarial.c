@@ -13,6 +13,7 @@
 #include "crdt/feed.h"
 #include "tests/common/world.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,7 @@ static void test_adversarial_batches_checked_ahead_keep_every_verdict(void **sta
 	const size_t lens[] = {a.len, forged.len, b.len};
 	struct ml_batch *batch[3];
 	for (int i = 0; i < 3; i++) {
-		OK(ml_batch_new(&ops[i], &lens[i], 1, &batch[i]));
+		OK(ml_batch_new(fx->w.s, &ops[i], &lens[i], 1, &batch[i]));
 		ml_batch_check_start(batch[i]);
 	}
 	long before = w_count(&fx->w, "SELECT count(*) FROM ops");
@@ -166,10 +167,10 @@ static void test_adversarial_batches_checked_ahead_keep_every_verdict(void **sta
 	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM ops"), before + 2);
 	/* never checked: ingest checks it; checking when freed: free waits for the check */
 	struct ml_batch *unchecked, *dropped;
-	OK(ml_batch_new(&ops[0], &lens[0], 1, &unchecked));
+	OK(ml_batch_new(fx->w.s, &ops[0], &lens[0], 1, &unchecked));
 	r = ingest_batch(fx, unchecked, ML_OK);
 	assert_int_equal(r.duplicate, 1);
-	OK(ml_batch_new(&ops[1], &lens[1], 1, &dropped));
+	OK(ml_batch_new(fx->w.s, &ops[1], &lens[1], 1, &dropped));
 	ml_batch_check_start(dropped);
 	ml_batch_free(dropped);
 	ml_batch_free(unchecked);
@@ -273,6 +274,78 @@ static void test_adversarial_bad_bodies_are_kept_as_rejected_evidence(void **sta
 	/* kept as evidence (their verdicts are part of the state), without effect */
 	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM ops WHERE status = 3"), 3);
 	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members"), 0);
+}
+
+/*
+ * A batch is checked against the schema of its store's network on the thread that checks
+ * its signatures.  Made for an empty store (which takes trade union rules until a genesis
+ * says otherwise), a batch holding a youth union's genesis and a youth member is checked
+ * ahead for the wrong organisation: the judge must check the member again under the
+ * genesis it has just applied, or the member would be rejected.
+ */
+static void test_adversarial_schema_checked_ahead_for_another_org_is_checked_again(void **state)
+{
+	struct fx *fx = *state;
+	struct world y;
+	memset(&y, 0, sizeof y);
+	OK(w_open(&y));
+	struct ml_hash ward, member;
+	TEST_OK(&y.err,
+	        w_genesis(&y, fx->admin, "Trung ương Đoàn TNCS Hồ Chí Minh", ML_ORG_YOUTH_UNION));
+	TEST_OK(&y.err,
+	        w_unit(&y, fx->admin, &y.net, "Chi đoàn phường Đống Đa", "base_union", &ward));
+	TEST_OK(&y.err, w_grant(&y, fx->admin, &ward, &fx->officer->pk, "officer"));
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_cstr(&bb, "full_name", "Đặng Văn Đức");
+	ml_bb_cstr(&bb, "id_number", "001203004005");
+	ml_bb_cstr(&bb, "youth_join_date", "26/03/2018");
+	struct ml_buf body = ML_BUF_INIT;
+	ml_bb_finish(&bb, &body);
+	ml_bb_release(&bb);
+	TEST_OK(&y.err,
+	        w_write(&y, fx->officer, &ward, ML_LANE_REG, "member_create", &body, &member));
+	struct ml_hash want;
+	TEST_OK(&y.err, ml_store_state_hash(y.s, &want, &y.err));
+
+	/* every op of the youth network, in the order it judged them */
+	char path[256];
+	snprintf(path, sizeof path, "%s/node.db", y.dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT raw FROM ops ORDER BY eval", -1, &st, NULL),
+	                 SQLITE_OK);
+	uint8_t *ops[8];
+	size_t lens[8], n = 0;
+	while (n < 8 && sqlite3_step(st) == SQLITE_ROW) {
+		lens[n] = (size_t)sqlite3_column_bytes(st, 0);
+		ops[n] = malloc(lens[n]);
+		memcpy(ops[n], sqlite3_column_blob(st, 0), lens[n]);
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(n, 4);
+
+	struct ml_store *fresh;
+	OK(w_open_node(&fx->w, "fresh", &fresh));
+	struct ml_batch *b;
+	OK(ml_batch_new(fresh, (const uint8_t *const *)ops, lens, n, &b));
+	ml_batch_check(b); /* ahead, while the store still takes trade union rules */
+	struct ml_ingest_result r;
+	OK(ml_store_ingest_batch(fresh, b, y.now, NULL, &r, &fx->w.err));
+	assert_int_equal(r.applied, 4);
+	assert_int_equal(r.rejected, 0);
+	struct ml_hash got;
+	OK(ml_store_state_hash(fresh, &got, &fx->w.err));
+	assert_memory_equal(got.b, want.b, 32);
+	ml_batch_free(b);
+	ml_store_close(fresh);
+	for (size_t i = 0; i < n; i++)
+		free(ops[i]);
+	ml_buf_release(&body);
+	w_close(&y);
 }
 
 /* Appends the officer's member_create number i, with deps, as the next op of head's feed. */
@@ -434,6 +507,9 @@ int main(void)
 	        test_adversarial_other_network_future_clock_and_bad_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_adversarial_bad_bodies_are_kept_as_rejected_evidence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_adversarial_schema_checked_ahead_for_another_org_is_checked_again, setup,
+	        teardown),
 	    cmocka_unit_test_setup_teardown(test_adversarial_the_waiting_buffer_cannot_be_jammed,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adversarial_missing_dep_waits_without_effect,
