@@ -1,7 +1,8 @@
 /*
  * ingest.c - taking a batch of ops into the store, as one transaction.
  *
- *   1. parse, hash and check signatures on two threads (no store access),
+ *   1. parse, hash, check signatures and check bodies against the network's
+ *      schema on two threads (no store access),
  *      or earlier, on another thread, while the batch before is ingested
  *      (struct ml_batch: `memberlog ingest`, and a peer's OPS frames in
  *      net/inbox.c);
