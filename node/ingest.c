@@ -59,7 +59,7 @@ struct parse_job {
 	atomic_size_t next; /* first item no thread has taken yet */
 };
 
-/* Checks it's body against org's schema: pure, so it is done here rather than on the thread
+/* Checks the item's body against org's schema: pure, so it is done here rather than on the thread
  * that writes the store (about 4 % of its time, perf).  Out of memory leaves it to the judge. */
 static void check_schema(struct item *it, enum ml_org org)
 {
