@@ -11,6 +11,7 @@
 
 #include "crdt/err.h"
 #include "crdt/types.h"
+#include "node/store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,6 +105,7 @@ static bool take_json(int *argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct cli cli = {.prog = argv[0]};
+	ml_store_setup(); /* before any command's first SQLite use */
 	cli_i18n_init();
 	cli.json = take_json(&argc, argv);
 	struct ml_buf home = ML_BUF_INIT;

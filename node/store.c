@@ -772,14 +772,19 @@ static void sqlite_setup(void)
 {
 	/* Memory statistics take a global mutex on every SQLite allocation and free: about 4 % of
 	 * an ingest's writer thread (perf).  node/ reads no statistics and sets no heap limit.
-	 * When SQLite was already initialised (by a program embedding node/), this is refused
-	 * and changes nothing. */
+	 * When SQLite was already initialised (by a program that used it before opening a store
+	 * without calling ml_store_setup), this is refused and changes nothing. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+void ml_store_setup(void)
+{
+	pthread_once(&sqlite_once, sqlite_setup);
 }
 
 int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struct ml_buf *err)
 {
-	pthread_once(&sqlite_once, sqlite_setup);
+	ml_store_setup();
 	*out = NULL;
 	if (!(flags & ML_STORE_CREATE) && access(path, F_OK) != 0)
 		return ml_errf(err, ML_ENOTFOUND, "no store at '%s'", path);

@@ -30,6 +30,14 @@ enum ml_store_flags {
  */
 int ml_store_open(const char *path, unsigned flags, struct ml_store **out, struct ml_buf *err);
 
+/*
+ * Sets SQLite's process-wide options (memory statistics off: they take a global mutex on every
+ * allocation).  ml_store_open calls it, but SQLite accepts them only before its first use in a
+ * process: a program that uses SQLite itself before opening a store calls this first.  Never
+ * fails; once set, later calls change nothing.
+ */
+void ml_store_setup(void);
+
 /* Closes the store and frees it; accepts NULL. */
 void ml_store_close(struct ml_store *s);
 

@@ -197,6 +197,9 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+	/* Before the raw insert limit opens SQLite: the store's process-wide settings, as the
+	 * memberlog binary has them. */
+	ml_store_setup();
 	size_t target = 1000000;
 	bool single = false, keep = false, wal_pages = false;
 	int txn = 0; /* ops per transaction; 0: FRAME_BYTES of ops, as a sync frame holds */

@@ -614,6 +614,7 @@ static void wait_synced_peers(const char *home, int want)
 
 int main(int argc, char **argv)
 {
+	ml_store_setup(); /* before any SQLite use, as the memberlog binary has it */
 	size_t target = 1000000, approvals = 20;
 	bool keep = false;
 	const char *dir_arg = NULL;
