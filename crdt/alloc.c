@@ -9,11 +9,12 @@
 
 static unsigned long fail_at;   /* 0: never fail */
 static unsigned long attempted; /* allocations since the hook was last set */
+static int fail_once;           /* only allocation fail_at fails, not the later ones */
 
 static int injected_failure(void)
 {
 	attempted++;
-	return fail_at != 0 && attempted >= fail_at;
+	return fail_at != 0 && (fail_once ? attempted == fail_at : attempted >= fail_at);
 }
 
 void *ml_malloc(size_t n)
@@ -72,6 +73,14 @@ char *ml_strdup(const char *s)
 void ml_alloc_fail_at(unsigned long n)
 {
 	fail_at = n;
+	fail_once = 0;
+	attempted = 0;
+}
+
+void ml_alloc_fail_only(unsigned long n)
+{
+	fail_at = n;
+	fail_once = 1;
 	attempted = 0;
 }
 

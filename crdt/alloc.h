@@ -38,6 +38,10 @@ char *ml_strdup(const char *s);
  */
 void ml_alloc_fail_at(unsigned long n);
 
+/* Test hook: only the n-th allocation from now (1-based) fails, as a brief shortage would; 0
+ * disarms.  Not thread-safe; tests only. */
+void ml_alloc_fail_only(unsigned long n);
+
 /* Returns how many allocations were attempted since the last ml_alloc_fail_at call. */
 unsigned long ml_alloc_count(void);
 

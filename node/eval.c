@@ -378,8 +378,10 @@ static int record(struct judge *j, int status, struct ml_buf *err)
 	return rc;
 }
 
-/* Checks op's body against the store's schema into j->body and j->type, or rejects j. */
-static void check_schema(struct judge *j, const struct schema_verdict *pre)
+/* Checks op's body against the store's schema into j->body and j->type, or rejects j.  ML_OK,
+ * or ML_ENOMEM: running out of memory is no verdict (every other node finds the body as it
+ * is), so the transaction fails and the op is judged again. */
+static int check_schema(struct judge *j, const struct schema_verdict *pre)
 {
 	if (pre && pre->done && pre->org == j->s->org) {
 		j->type = pre->type;
@@ -387,12 +389,14 @@ static void check_schema(struct judge *j, const struct schema_verdict *pre)
 			ml__reject(j, ML_EFIELD, "%s", pre->msg);
 		else
 			ml_body_parse(&j->body, j->op->body, j->op->body_len, NULL); /* it passed */
-		return;
+		return ML_OK;
 	}
 	struct ml_buf msg = ML_BUF_INIT;
-	if (ml_schema_check(j->op, j->s->org, &j->body, &j->type, &msg) != ML_OK)
+	int rc = ml_schema_check(j->op, j->s->org, &j->body, &j->type, &msg);
+	if (rc != ML_OK && rc != ML_ENOMEM)
 		ml__reject(j, ML_EFIELD, "%s", ml_buf_str(&msg));
 	ml_buf_release(&msg);
+	return rc == ML_ENOMEM ? rc : ML_OK;
 }
 
 int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op,
@@ -435,8 +439,8 @@ int ml__judge(struct ml_store *s, int64_t key, const struct ml_op *op,
 		ml__reject(&j, ML_EREVOKED,
 		           "the author's key was revoked after seq %llu of this feed",
 		           (unsigned long long)ml__cut_of(s, &j.fkey));
-	if (!j.code)
-		check_schema(&j, pre);
+	if (!j.code && (rc = check_schema(&j, pre)) != ML_OK)
+		goto out;
 	if (!j.code) {
 		j.type = ml_optype_of(op->type);
 		if (ml_optype_info(j.type)->lane == ML_LANE_GOV)

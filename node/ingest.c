@@ -1169,6 +1169,7 @@ static int ingest_items(struct ml_store *s, struct item *items, size_t n, uint64
 		return rc;
 	int64_t waiting_before = s->waiting, eval_before = s->next_eval;
 	bool have_net_before = s->have_net;
+	enum ml_org org_before = s->org; /* a genesis sets it (view.c) */
 	struct feed_list touched = {0}, wake = {0};
 	for (size_t i = 0; i < n && rc == ML_OK; i++)
 		rc = store_item(s, items, i, now_ms, &touched, res, err);
@@ -1229,6 +1230,7 @@ static int ingest_items(struct ml_store *s, struct item *items, size_t n, uint64
 		s->waiting = waiting_before;
 		s->next_eval = eval_before;
 		s->have_net = have_net_before;
+		s->org = org_before;
 	}
 	fresh_clear(s);
 	res->waiting = (size_t)(s->waiting > 0 ? s->waiting : 0);

@@ -8,6 +8,7 @@
  */
 #include "test.h"
 
+#include "crdt/alloc.h"
 #include "crdt/body.h"
 #include "crdt/err.h"
 #include "crdt/feed.h"
@@ -276,6 +277,53 @@ static void test_adversarial_bad_bodies_are_kept_as_rejected_evidence(void **sta
 	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members"), 0);
 }
 
+/* A youth union network in y: genesis, a ward, its officer's grant and one member (a name with
+ * diacritics, so the schema check composes it).  Its ops in the order y judged them go to
+ * ops[0..4) (malloc'd, the caller frees), its state hash to *want. */
+static void youth_network(struct fx *fx, struct world *y, uint8_t *ops[4], size_t lens[4],
+                          struct ml_hash *want)
+{
+	memset(y, 0, sizeof *y);
+	OK(w_open(y));
+	struct ml_hash ward, member;
+	TEST_OK(&y->err,
+	        w_genesis(y, fx->admin, "Trung ương Đoàn TNCS Hồ Chí Minh", ML_ORG_YOUTH_UNION));
+	TEST_OK(&y->err,
+	        w_unit(y, fx->admin, &y->net, "Chi đoàn phường Đống Đa", "base_union", &ward));
+	TEST_OK(&y->err, w_grant(y, fx->admin, &ward, &fx->officer->pk, "officer"));
+	struct ml_body_builder bb;
+	ml_bb_init(&bb);
+	ml_bb_cstr(&bb, "full_name", "Đặng Văn Đức");
+	ml_bb_cstr(&bb, "id_number", "001203004005");
+	ml_bb_cstr(&bb, "youth_join_date", "26/03/2018");
+	struct ml_buf body = ML_BUF_INIT;
+	ml_bb_finish(&bb, &body);
+	ml_bb_release(&bb);
+	TEST_OK(&y->err,
+	        w_write(y, fx->officer, &ward, ML_LANE_REG, "member_create", &body, &member));
+	ml_buf_release(&body);
+	TEST_OK(&y->err, ml_store_state_hash(y->s, want, &y->err));
+
+	char path[256];
+	snprintf(path, sizeof path, "%s/node.db", y->dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT raw FROM ops ORDER BY eval", -1, &st, NULL),
+	                 SQLITE_OK);
+	size_t n = 0;
+	while (n < 4 && sqlite3_step(st) == SQLITE_ROW) {
+		lens[n] = (size_t)sqlite3_column_bytes(st, 0);
+		ops[n] = malloc(lens[n]);
+		memcpy(ops[n], sqlite3_column_blob(st, 0), lens[n]);
+		n++;
+	}
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(n, 4);
+}
+
 /*
  * A batch is checked against the schema of its store's network on the thread that checks
  * its signatures.  Made for an empty store (which takes trade union rules until a genesis
@@ -287,51 +335,15 @@ static void test_adversarial_schema_checked_ahead_for_another_org_is_checked_aga
 {
 	struct fx *fx = *state;
 	struct world y;
-	memset(&y, 0, sizeof y);
-	OK(w_open(&y));
-	struct ml_hash ward, member;
-	TEST_OK(&y.err,
-	        w_genesis(&y, fx->admin, "Trung ương Đoàn TNCS Hồ Chí Minh", ML_ORG_YOUTH_UNION));
-	TEST_OK(&y.err,
-	        w_unit(&y, fx->admin, &y.net, "Chi đoàn phường Đống Đa", "base_union", &ward));
-	TEST_OK(&y.err, w_grant(&y, fx->admin, &ward, &fx->officer->pk, "officer"));
-	struct ml_body_builder bb;
-	ml_bb_init(&bb);
-	ml_bb_cstr(&bb, "full_name", "Đặng Văn Đức");
-	ml_bb_cstr(&bb, "id_number", "001203004005");
-	ml_bb_cstr(&bb, "youth_join_date", "26/03/2018");
-	struct ml_buf body = ML_BUF_INIT;
-	ml_bb_finish(&bb, &body);
-	ml_bb_release(&bb);
-	TEST_OK(&y.err,
-	        w_write(&y, fx->officer, &ward, ML_LANE_REG, "member_create", &body, &member));
+	uint8_t *ops[4];
+	size_t lens[4];
 	struct ml_hash want;
-	TEST_OK(&y.err, ml_store_state_hash(y.s, &want, &y.err));
-
-	/* every op of the youth network, in the order it judged them */
-	char path[256];
-	snprintf(path, sizeof path, "%s/node.db", y.dir);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT raw FROM ops ORDER BY eval", -1, &st, NULL),
-	                 SQLITE_OK);
-	uint8_t *ops[8];
-	size_t lens[8], n = 0;
-	while (n < 8 && sqlite3_step(st) == SQLITE_ROW) {
-		lens[n] = (size_t)sqlite3_column_bytes(st, 0);
-		ops[n] = malloc(lens[n]);
-		memcpy(ops[n], sqlite3_column_blob(st, 0), lens[n]);
-		n++;
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	assert_int_equal(n, 4);
+	youth_network(fx, &y, ops, lens, &want);
 
 	struct ml_store *fresh;
 	OK(w_open_node(&fx->w, "fresh", &fresh));
 	struct ml_batch *b;
-	OK(ml_batch_new(fresh, (const uint8_t *const *)ops, lens, n, &b));
+	OK(ml_batch_new(fresh, (const uint8_t *const *)ops, lens, 4, &b));
 	ml_batch_check(b); /* ahead, while the store still takes trade union rules */
 	struct ml_ingest_result r;
 	OK(ml_store_ingest_batch(fresh, b, y.now, NULL, &r, &fx->w.err));
@@ -342,9 +354,59 @@ static void test_adversarial_schema_checked_ahead_for_another_org_is_checked_aga
 	assert_memory_equal(got.b, want.b, 32);
 	ml_batch_free(b);
 	ml_store_close(fresh);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < 4; i++)
 		free(ops[i]);
-	ml_buf_release(&body);
+	w_close(&y);
+}
+
+/*
+ * Running out of memory is never a verdict: every other node judges the op on its bytes alone.
+ * The judge checks the youth member's body itself (the batch was checked ahead for the trade
+ * union rules of an empty store), and that check composes the name, which allocates.  Each
+ * allocation of the ingest fails once in turn: the batch then either fails whole, leaving the
+ * store as it was, or applies every op; no op is ever rejected.
+ */
+static void test_adversarial_out_of_memory_in_the_judge_rejects_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct world y;
+	uint8_t *ops[4];
+	size_t lens[4];
+	struct ml_hash want, empty, got;
+	youth_network(fx, &y, ops, lens, &want);
+	struct ml_store *fresh;
+	OK(w_open_node(&fx->w, "fresh", &fresh));
+	OK(ml_store_state_hash(fresh, &empty, &fx->w.err));
+	int rc = ML_ENOMEM;
+	unsigned long fail_at = 1, failed = 0;
+	for (; rc != ML_OK && fail_at < 100000; fail_at++) {
+		struct ml_batch *b;
+		OK(ml_batch_new(fresh, (const uint8_t *const *)ops, lens, 4, &b));
+		ml_batch_check(b);
+		struct ml_ingest_result r;
+		ml_alloc_fail_only(fail_at);
+		rc = ml_store_ingest_batch(fresh, b, y.now, NULL, &r, &fx->w.err);
+		ml_alloc_fail_only(0);
+		ml_batch_free(b);
+		if (rc == ML_OK) {
+			if (r.rejected)
+				fail_msg("allocation %lu failed and an op was rejected: %s",
+				         fail_at, r.first_message);
+			assert_int_equal(r.applied, 4);
+			OK(ml_store_state_hash(fresh, &got, &fx->w.err));
+			assert_memory_equal(got.b, want.b, 32);
+		} else {
+			assert_int_equal(rc, ML_ENOMEM);
+			OK(ml_store_state_hash(fresh, &got, &fx->w.err));
+			assert_memory_equal(got.b, empty.b, 32);
+			failed++;
+		}
+	}
+	assert_int_equal(rc, ML_OK);
+	assert_true(failed > 10); /* the loop did fail at many points */
+	ml_store_close(fresh);
+	for (size_t i = 0; i < 4; i++)
+		free(ops[i]);
 	w_close(&y);
 }
 
@@ -510,6 +572,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_adversarial_schema_checked_ahead_for_another_org_is_checked_again, setup,
 	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_adversarial_out_of_memory_in_the_judge_rejects_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adversarial_the_waiting_buffer_cannot_be_jammed,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_adversarial_missing_dep_waits_without_effect,
