@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 struct ml_checkpointer {
 	pthread_mutex_t mu;
@@ -64,6 +65,29 @@ static sqlite3 *open_connection(const char *path)
 	return db;
 }
 
+/*
+ * Syncs the database file after a round, on this thread.  SQLite syncs it only
+ * in a round that copies the WAL to its end, which a busy writer never lets the
+ * thread's rounds reach: so the writer's tail synced everything the thread had
+ * copied since the last restart, and the writer waited for it (at 1M ops,
+ * 2.3 s of 21 s).  Syncing more often than SQLite does is always safe.
+ */
+static int sync_database(sqlite3 *db)
+{
+	sqlite3_file *f = NULL;
+	int rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f);
+	if (rc == SQLITE_OK && (!f || !f->pMethods))
+		rc = SQLITE_MISUSE;
+	return rc == SQLITE_OK ? f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) : rc;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 static void *run(void *arg)
 {
 	struct ml_checkpointer *c = arg;
@@ -87,6 +111,7 @@ static void *run(void *arg)
 		int rc = db ? sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 		                                        &in_log, &copied)
 		            : SQLITE_CANTOPEN;
+		int synced = rc == SQLITE_OK && copied > 0 ? sync_database(db) : -1;
 		pthread_mutex_lock(&c->mu);
 		c->busy = false;
 		c->unavailable = !db;
@@ -97,6 +122,10 @@ static void *run(void *arg)
 		if (rc == SQLITE_OK && copied > 0)
 			c->n.by_thread++;
 		else if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_INTERRUPT)
+			c->n.errors++;
+		if (synced == SQLITE_OK)
+			c->n.synced++;
+		else if (synced > 0)
 			c->n.errors++;
 		/* A restart since the round began makes what it saw moot. */
 		c->caught_up =
@@ -159,12 +188,16 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 	pthread_mutex_unlock(&c->mu);
 	if (!self)
 		return SQLITE_OK;
+	uint64_t began = now_ms();
 	int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	uint64_t took = now_ms() - began;
 	pthread_mutex_lock(&c->mu);
-	if (rc == SQLITE_OK && tail)
+	if (rc == SQLITE_OK && tail) {
 		c->n.tails++;
-	else if (rc == SQLITE_OK)
+		c->n.tail_ms += took;
+	} else if (rc == SQLITE_OK) {
 		c->n.by_writer++;
+	}
 	pthread_mutex_unlock(&c->mu);
 	return SQLITE_OK;
 }

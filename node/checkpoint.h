@@ -6,8 +6,9 @@
  * threshold: at 1M ops it was 12 % of ingest, all of it on the one thread
  * that writes, while the second core sat mostly idle (BENCHMARKS.md).  Here a
  * WAL hook wakes a thread that holds its own connection to the same file and
- * runs a PASSIVE checkpoint, which never blocks the writer; the writer copies
- * the last frames itself so that the WAL restarts (checkpoint.c says why).
+ * runs a PASSIVE checkpoint, which never blocks the writer, and then syncs
+ * the database file; the writer copies the last frames itself so that the WAL
+ * restarts (checkpoint.c says why), and has only those left to sync.
  * The WAL grows past the threshold while the thread copies (to about 60,000
  * pages at the default); past four times the threshold (the thread cannot
  * keep up, or a reader pins old frames) the writer waits for the thread and

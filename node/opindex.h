@@ -2,7 +2,9 @@
  * opindex.h - finding an authentic op (a row of `ops`) by its id.
  *
  * Every op row gets an entry when it is inserted; lookups stay exact however
- * the entries are kept (opindex.c says how, and why not a plain SQLite index).
+ * the entries are kept (opindex.c says how, and why not a plain SQLite index),
+ * and keys found in the index are remembered, so an op looked up again (the
+ * member an op is about) costs no seek.
  * Internal to node/.
  */
 #ifndef ML_NODE_OPINDEX_H
@@ -25,6 +27,10 @@ int ml__opindex_find(struct ml_store *s, const struct ml_hash *id, int64_t *key,
  * ML_ENOMEM or ML_ESTORE.  found may run statements other than the index's own. */
 int ml__opindex_each(struct ml_store *s, const struct ml_hash *id,
                      int (*found)(void *ctx, int64_t key), void *ctx, struct ml_buf *err);
+
+/* How many lookups read the merged index itself (op_ids) since the store opened: the others
+ * were answered from memory.  For tests. */
+uint64_t ml__opindex_seeks(const struct ml_store *s);
 
 /* Merges the recent entries into the sorted index when they have grown large; call before
  * committing a transaction that added entries.  ML_OK or ML_ESTORE. */

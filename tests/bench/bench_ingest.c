@@ -386,6 +386,13 @@ int main(int argc, char **argv)
 	       (double)total / (double)(n_txn ? n_txn : 1));
 	printf("  WAL writes: %llu asked for by SQLite, %llu made (%llu not gathered)\n",
 	       wal1.writes - wal0.writes, wal1.written - wal0.written, wal1.through - wal0.through);
+	struct ml_store_checkpoints ckn;
+	ml_store_checkpoints(s, &ckn);
+	printf("  checkpoints: %llu rounds on the thread (%llu synced there), %llu tails by the"
+	       " writer taking %.2f s, %llu by the writer otherwise, %llu errors\n",
+	       (unsigned long long)ckn.by_thread, (unsigned long long)ckn.synced,
+	       (unsigned long long)ckn.tails, (double)ckn.tail_ms / 1000,
+	       (unsigned long long)ckn.by_writer, (unsigned long long)ckn.errors);
 	printf("  (v) raw ed25519 verify, 1 core: %.0f /s   ingest/(v) = %.2f\n", v, rate / v);
 	printf("  (s) raw SQLite batched insert:  %.0f rows/s   ingest/(s) = %.2f\n", sr,
 	       rate / sr);

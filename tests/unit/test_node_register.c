@@ -11,6 +11,7 @@
 #include "crdt/err.h"
 #include "crdt/limits.h"
 #include "crdt/number.h"
+#include "node/opindex.h"
 #include "node/read.h"
 #include "node/scope.h"
 #include "tests/common/world.h"
@@ -238,6 +239,16 @@ static int member_op(struct fx *fx, const struct ml_key *key, const struct ml_ha
 	return hash_op(fx, key, unit, ML_LANE_REG, type, member, field, h, out);
 }
 
+/* A second handle on fx's store, as a command beside `serve` has. */
+static struct ml_store *open_again(struct fx *fx)
+{
+	char path[256];
+	struct ml_store *s;
+	snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
+	OK(ml_store_open(path, 0, &s, &fx->w.err));
+	return s;
+}
+
 static void assert_rebuild_agrees(struct fx *fx)
 {
 	struct ml_hash before, after;
@@ -257,10 +268,7 @@ static void assert_rebuild_agrees(struct fx *fx)
 static void test_register_ops_stay_findable_across_index_merges(void **state)
 {
 	struct fx *fx = *state;
-	struct ml_store *first = fx->w.s, *second;
-	char path[256];
-	snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
-	OK(ml_store_open(path, 0, &second, &fx->w.err));
+	struct ml_store *first = fx->w.s, *second = open_again(fx);
 	ml_store_set_index_merge(first, 5);
 	ml_store_set_index_merge(second, 5);
 	struct ml_hash last;
@@ -302,6 +310,53 @@ static void test_register_ops_stay_findable_across_index_merges(void **state)
 	assert_rebuild_agrees(fx);
 }
 
+/*
+ * A key found in the merged op index is remembered (opindex.c): an op about a
+ * member whose row was found once finds it again without reading op_ids,
+ * even after another handle on the file wrote (which empties every other
+ * cache), and the edit still lands on that member alone.
+ */
+static void test_register_a_member_found_in_the_index_is_found_again_without_it(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_store *first = fx->w.s, *second = open_again(fx);
+	ml_store_set_index_merge(first, 3);
+	struct ml_hash member[12], other;
+	for (int i = 0; i < 12; i++) {
+		char name[64], idnum[16];
+		snprintf(name, sizeof name, "Lê Thị Hằng %d", i);
+		snprintf(idnum, sizeof idnum, "0030%08d", i);
+		OK(w_member(&fx->w, fx->officer, &fx->commune, name, idnum, &member[i]));
+	}
+	/* The first member's op is merged by now; the first edit looks it up in op_ids. */
+	assert_true(w_count(&fx->w, "SELECT count(*) FROM op_ids") >= 12);
+	fx->w.s = second;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Đỗ Văn Khoa", "003099999999", &other));
+	fx->w.s = first;
+	uint64_t before = ml__opindex_seeks(first);
+	OK(w_edit(&fx->w, fx->officer, &fx->commune, &member[0], "full_name", "Lê Thị Hằng Nga",
+	          NULL));
+	uint64_t once = ml__opindex_seeks(first);
+	assert_true(once > before);
+	for (int k = 0; k < 3; k++) {
+		char name[64];
+		fx->w.s = second; /* another writer: first's member cache is emptied */
+		OK(w_edit(&fx->w, fx->officer, &fx->commune, &other, "phone", "0912345678", NULL));
+		fx->w.s = first;
+		snprintf(name, sizeof name, "Lê Thị Hằng Nga %d", k);
+		OK(w_edit(&fx->w, fx->officer, &fx->commune, &member[0], "full_name", name, NULL));
+		assert_int_equal(ml__opindex_seeks(first), once);
+		char got[128];
+		OK(w_member_text(&fx->w, &member[0], "full_name", got, sizeof got));
+		assert_string_equal(got, name);
+	}
+	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members WHERE full_name LIKE"
+	                                 " 'Lê Thị Hằng Nga%'"),
+	                 1);
+	ml_store_close(second);
+	assert_rebuild_agrees(fx);
+}
+
 /* Checkpoints run on a thread of their own beside the writer (node/checkpoint.h), with a
  * second connection writing to the same file, as a command beside `serve`: the thread copies,
  * the writer copies the tail, the WAL starts again from its beginning, and nothing is lost.
@@ -309,15 +364,13 @@ static void test_register_ops_stay_findable_across_index_merges(void **state)
 static void test_register_checkpoints_run_beside_the_writer(void **state)
 {
 	struct fx *fx = *state;
-	struct ml_store *first = fx->w.s, *second;
-	char path[256];
-	snprintf(path, sizeof path, "%s/node.db", fx->w.dir);
-	OK(ml_store_open(path, 0, &second, &fx->w.err));
+	struct ml_store *first = fx->w.s, *second = open_again(fx);
 	ml_store_set_checkpoint_pages(first, 64);
 	ml_store_set_checkpoint_pages(second, 64);
 	struct ml_store_checkpoints n = {0};
 	int members = 0;
-	for (; members < 1000 && !(members >= 60 && n.by_thread && n.tails && n.restarts);
+	for (;
+	     members < 1000 && !(members >= 60 && n.by_thread && n.synced && n.tails && n.restarts);
 	     members++) {
 		char name[64], idnum[16], num[13];
 		struct ml_hash m;
@@ -333,11 +386,14 @@ static void test_register_checkpoints_run_beside_the_writer(void **state)
 		ml_store_checkpoints(first, &n);
 	}
 	fx->w.s = first;
-	print_message("%d members: rounds %llu by the thread, %llu tails and %llu by the writer,"
-	              " %llu restarts\n",
-	              members, (unsigned long long)n.by_thread, (unsigned long long)n.tails,
-	              (unsigned long long)n.by_writer, (unsigned long long)n.restarts);
+	print_message("%d members: rounds %llu by the thread (%llu synced), %llu tails and %llu by"
+	              " the writer, %llu restarts\n",
+	              members, (unsigned long long)n.by_thread, (unsigned long long)n.synced,
+	              (unsigned long long)n.tails, (unsigned long long)n.by_writer,
+	              (unsigned long long)n.restarts);
 	assert_true(n.by_thread > 0);
+	/* The thread syncs what it copied, so the writer's tail has only its own frames to sync. */
+	assert_int_equal(n.synced, n.by_thread);
 	assert_true(n.tails > 0);
 	assert_true(n.restarts > 0);
 	assert_int_equal(n.errors, 0);
@@ -1073,6 +1129,9 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_register_number_given_twice_is_a_recorded_conflict,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_register_a_member_found_in_the_index_is_found_again_without_it, setup,
+	        teardown),
 	    cmocka_unit_test_setup_teardown(test_register_ops_stay_findable_across_index_merges,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_checkpoints_run_beside_the_writer, setup,
