@@ -774,6 +774,8 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		m->rid = OP_KEY(j->feed, j->seq);
 		m->created = (struct pos){j->feed, j->seq};
 		m->create_unit = j->op->unit;
+		/* Every later op about the member finds its row by this key. */
+		ml__opindex_remember(s, &m->id, m->rid);
 	}
 	struct ml_member_view v;
 	struct ml_buf sum = ML_BUF_INIT;

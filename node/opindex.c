@@ -14,11 +14,12 @@
  * whole id, so an entry left behind by an op that moved to `forks` (or whose
  * key was reused) is harmless and never needs deleting.
  *
- * Keys found through op_ids are remembered in memory too (`seen`): every op
- * about a member finds the member's row by its creating op's key, and that
- * seek into op_ids, whose pages the member and op pages keep pushing out of
- * SQLite's cache, was 6.6 % of a 1M-op ingest (perf).  They are hints like
- * the rest: a remembered key that no longer holds its op is passed by.
+ * Keys found through op_ids are remembered in memory too (`seen`), and so are
+ * the keys of ops that create a member: every op about a member finds the
+ * member's row by its creating op's key, and that seek into op_ids, whose
+ * pages the member and op pages keep pushing out of SQLite's cache, was 6.6 %
+ * of a 1M-op ingest (perf).  They are hints like the rest: a remembered key
+ * that no longer holds its op is passed by.
  */
 #include "opindex.h"
 
@@ -36,10 +37,13 @@
  * MERGE_MAX entries plus the batch that reaches it.  Past SHRINK_CAP it is freed after a
  * merge rather than kept empty. */
 #define SHRINK_CAP (1 << 16)
-/* Keys remembered from op_ids: pairs of slots, up to 2^19 slots (8 MB), one per merged entry
- * or fewer, so a small store keeps a small table. */
-#define SEEN_MIN (1 << 12)
-#define SEEN_MAX (1 << 19)
+/* Keys remembered: buckets of four slots (a bucket holds the latest four of its prefixes),
+ * from 2^12 up to 2^19 slots (8 MB), kept at most half full while they grow.  With pairs of
+ * slots, 129,000 lookups of a 1M-op ingest still read op_ids (members pushed out by others of
+ * their pair); with four ways, 54,000. */
+#define SEEN_WAYS 4
+#define SEEN_MIN  (1 << 12)
+#define SEEN_MAX  (1 << 19)
 
 struct ml_opindex {
 	struct slot {
@@ -49,11 +53,11 @@ struct ml_opindex {
 	size_t cap, n;  /* cap: 0 or a power of two, above n * 4 / 3 */
 	int64_t merged; /* entries in op_ids, about (duplicates are counted) */
 	bool loaded;
-	/* Keys found in op_ids lately, in pairs of slots by the hash of their prefix, the one
-	 * found last first; seen_cap is 0 or a power of two.  Kept across forget: hints. */
+	/* Keys found in op_ids or remembered lately, in buckets by the hash of their prefix,
+	 * the latest first; seen_cap is 0 or a power of two.  Kept across forget: hints. */
 	struct slot *seen;
-	size_t seen_cap;
-	uint64_t seeks; /* lookups that read op_ids (ml__opindex_seeks) */
+	size_t seen_cap, seen_n; /* seen_n: slots in use */
+	uint64_t seeks;          /* lookups that read op_ids (ml__opindex_seeks) */
 	/* Slots come from a keyed hash: an id's prefix is chosen by whoever signs the op, and
 	 * a peer must not be able to pile its ops into one run of slots. */
 	uint8_t seed[crypto_shorthash_KEYBYTES];
@@ -183,38 +187,66 @@ int ml__opindex_add(struct ml_store *s, const struct ml_hash *id, int64_t key, s
 	return table_put(s->opindex, idp_of(id), key);
 }
 
-/* The pair of slots where prefix idp is remembered, or NULL when none are kept. */
-static struct slot *seen_pair(const struct ml_opindex *x, int64_t idp)
+/* The bucket of SEEN_WAYS slots where prefix idp is remembered, or NULL when none are kept. */
+static struct slot *seen_bucket(const struct ml_opindex *x, int64_t idp)
 {
-	return x->seen_cap ? &x->seen[slot_of(x, idp, x->seen_cap) & ~(size_t)1] : NULL;
+	return x->seen_cap ? &x->seen[slot_of(x, idp, x->seen_cap) & ~(size_t)(SEEN_WAYS - 1)]
+	                   : NULL;
 }
 
-/* The key last found in op_ids under prefix idp, or 0. */
+/* The key remembered under prefix idp, or 0. */
 static int64_t seen_key(const struct ml_opindex *x, int64_t idp)
 {
-	const struct slot *p = seen_pair(x, idp);
-	return !p ? 0 : p[0].idp == idp ? p[0].key : p[1].idp == idp ? p[1].key : 0;
+	const struct slot *b = seen_bucket(x, idp);
+	for (int k = 0; b && k < SEEN_WAYS && b[k].key; k++)
+		if (b[k].idp == idp)
+			return b[k].key;
+	return 0;
 }
 
-/* Remembers that op_ids gave key under prefix idp, first in its pair.  The table is sized by
- * the merged index; without memory nothing is remembered, which only costs seeks. */
+/* Puts (idp, key) first in its bucket of v[0..cap), moving the entries before it (or all, the
+ * last then pushed out) one slot down; 1 when a free slot was filled, else 0. */
+static size_t bucket_put(const struct ml_opindex *x, struct slot *v, size_t cap, int64_t idp,
+                         int64_t key)
+{
+	struct slot *b = &v[slot_of(x, idp, cap) & ~(size_t)(SEEN_WAYS - 1)];
+	int k = 0;
+	while (k < SEEN_WAYS - 1 && b[k].key && b[k].idp != idp)
+		k++;
+	size_t filled = !b[k].key;
+	memmove(b + 1, b, (size_t)k * sizeof *b);
+	b[0] = (struct slot){idp, key};
+	return filled;
+}
+
+/* Remembers key under prefix idp, first in its bucket.  The table doubles while it is half
+ * full, up to SEEN_MAX; without memory to grow it keeps its size, which only costs seeks. */
 static void seen_put(struct ml_opindex *x, int64_t idp, int64_t key)
 {
-	size_t want = SEEN_MIN;
-	while (want < SEEN_MAX && (int64_t)want < x->merged)
+	size_t want = x->seen_cap ? x->seen_cap : SEEN_MIN;
+	if (2 * x->seen_n >= want && want < SEEN_MAX)
 		want *= 2;
-	if (want > x->seen_cap) {
-		struct slot *v = ml_calloc(want, sizeof *v);
-		if (!v)
-			return;
+	struct slot *v = want > x->seen_cap ? ml_calloc(want, sizeof *v) : NULL;
+	if (v) {
+		size_t n = 0;
+		for (size_t i = 0; i < x->seen_cap; i += SEEN_WAYS) /* the oldest first */
+			for (size_t k = SEEN_WAYS; k-- > 0;)
+				if (x->seen[i + k].key)
+					n += bucket_put(x, v, want, x->seen[i + k].idp,
+					                x->seen[i + k].key);
 		ml_free(x->seen);
 		x->seen = v;
 		x->seen_cap = want;
+		x->seen_n = n;
 	}
-	struct slot *p = seen_pair(x, idp);
-	if (p[0].idp != idp)
-		p[1] = p[0];
-	p[0] = (struct slot){idp, key};
+	if (x->seen_cap)
+		x->seen_n += bucket_put(x, x->seen, x->seen_cap, idp, key);
+}
+
+void ml__opindex_remember(struct ml_store *s, const struct ml_hash *id, int64_t key)
+{
+	if (s->opindex)
+		seen_put(s->opindex, idp_of(id), key);
 }
 
 /* Reads the op row at key: ML_OK with *status when its id is id, else ML_ENOTFOUND. */

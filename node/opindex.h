@@ -28,6 +28,10 @@ int ml__opindex_find(struct ml_store *s, const struct ml_hash *id, int64_t *key,
 int ml__opindex_each(struct ml_store *s, const struct ml_hash *id,
                      int (*found)(void *ctx, int64_t key), void *ctx, struct ml_buf *err);
 
+/* Remembers that the op row at key has this id, as a lookup that found it in op_ids would: for
+ * ops that later ops look up (a member's creating op).  A hint only.  Never fails. */
+void ml__opindex_remember(struct ml_store *s, const struct ml_hash *id, int64_t key);
+
 /* How many lookups read the merged index itself (op_ids) since the store opened: the others
  * were answered from memory.  For tests. */
 uint64_t ml__opindex_seeks(const struct ml_store *s);

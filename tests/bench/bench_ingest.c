@@ -31,6 +31,7 @@
 #include "crdt/fields.h"
 #include "node/scope.h"
 #include "node/store.h"
+#include "node/opindex.h"
 #include "node/walbuf.h"
 #include "tests/common/gen.h"
 
@@ -386,6 +387,8 @@ int main(int argc, char **argv)
 	       (double)total / (double)(n_txn ? n_txn : 1));
 	printf("  WAL writes: %llu asked for by SQLite, %llu made (%llu not gathered)\n",
 	       wal1.writes - wal0.writes, wal1.written - wal0.written, wal1.through - wal0.through);
+	printf("  op index: %llu lookups read op_ids, the rest were answered from memory\n",
+	       (unsigned long long)ml__opindex_seeks(s));
 	struct ml_store_checkpoints ckn;
 	ml_store_checkpoints(s, &ckn);
 	printf("  checkpoints: %llu rounds on the thread (%llu synced there), %llu tails by the"

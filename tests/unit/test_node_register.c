@@ -311,48 +311,55 @@ static void test_register_ops_stay_findable_across_index_merges(void **state)
 }
 
 /*
- * A key found in the merged op index is remembered (opindex.c): an op about a
- * member whose row was found once finds it again without reading op_ids,
- * even after another handle on the file wrote (which empties every other
- * cache), and the edit still lands on that member alone.
+ * The key of a member's creating op is remembered (opindex.c): ops about a
+ * member this handle created find its row without reading op_ids, and a
+ * member another handle created is read there once, then remembered; both
+ * hold after the other handle wrote (which empties every other cache), and
+ * each edit lands on its member alone.
  */
-static void test_register_a_member_found_in_the_index_is_found_again_without_it(void **state)
+static void test_register_a_member_is_found_again_without_the_op_index(void **state)
 {
 	struct fx *fx = *state;
 	struct ml_store *first = fx->w.s, *second = open_again(fx);
 	ml_store_set_index_merge(first, 3);
-	struct ml_hash member[12], other;
+	ml_store_set_index_merge(second, 3);
+	struct ml_hash mine[12], theirs;
+	fx->w.s = second;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Đỗ Văn Khoa", "003099999999", &theirs));
+	fx->w.s = first;
 	for (int i = 0; i < 12; i++) {
 		char name[64], idnum[16];
 		snprintf(name, sizeof name, "Lê Thị Hằng %d", i);
 		snprintf(idnum, sizeof idnum, "0030%08d", i);
-		OK(w_member(&fx->w, fx->officer, &fx->commune, name, idnum, &member[i]));
+		OK(w_member(&fx->w, fx->officer, &fx->commune, name, idnum, &mine[i]));
 	}
-	/* The first member's op is merged by now; the first edit looks it up in op_ids. */
-	assert_true(w_count(&fx->w, "SELECT count(*) FROM op_ids") >= 12);
-	fx->w.s = second;
-	OK(w_member(&fx->w, fx->officer, &fx->commune, "Đỗ Văn Khoa", "003099999999", &other));
-	fx->w.s = first;
+	/* Both creating ops are merged by now. */
+	assert_true(w_count(&fx->w, "SELECT count(*) FROM op_ids") >= 13);
 	uint64_t before = ml__opindex_seeks(first);
-	OK(w_edit(&fx->w, fx->officer, &fx->commune, &member[0], "full_name", "Lê Thị Hằng Nga",
-	          NULL));
+	OK(w_edit(&fx->w, fx->officer, &fx->commune, &mine[0], "phone", "0911111111", NULL));
+	assert_int_equal(ml__opindex_seeks(first), before);
+	OK(w_edit(&fx->w, fx->officer, &fx->commune, &theirs, "phone", "0922222222", NULL));
 	uint64_t once = ml__opindex_seeks(first);
 	assert_true(once > before);
 	for (int k = 0; k < 3; k++) {
-		char name[64];
+		char name[64], got[128];
 		fx->w.s = second; /* another writer: first's member cache is emptied */
-		OK(w_edit(&fx->w, fx->officer, &fx->commune, &other, "phone", "0912345678", NULL));
+		OK(w_edit(&fx->w, fx->officer, &fx->commune, &mine[5], "phone", "0933333333",
+		          NULL));
 		fx->w.s = first;
 		snprintf(name, sizeof name, "Lê Thị Hằng Nga %d", k);
-		OK(w_edit(&fx->w, fx->officer, &fx->commune, &member[0], "full_name", name, NULL));
-		assert_int_equal(ml__opindex_seeks(first), once);
-		char got[128];
-		OK(w_member_text(&fx->w, &member[0], "full_name", got, sizeof got));
+		OK(w_edit(&fx->w, fx->officer, &fx->commune, &mine[0], "full_name", name, NULL));
+		OK(w_member_text(&fx->w, &mine[0], "full_name", got, sizeof got));
 		assert_string_equal(got, name);
+		snprintf(name, sizeof name, "Đỗ Văn Khoa %d", k);
+		OK(w_edit(&fx->w, fx->officer, &fx->commune, &theirs, "full_name", name, NULL));
+		OK(w_member_text(&fx->w, &theirs, "full_name", got, sizeof got));
+		assert_string_equal(got, name);
+		assert_int_equal(ml__opindex_seeks(first), once);
 	}
-	assert_int_equal(w_count(&fx->w, "SELECT count(*) FROM members WHERE full_name LIKE"
-	                                 " 'Lê Thị Hằng Nga%'"),
-	                 1);
+	assert_int_equal(
+	    w_count(&fx->w, "SELECT count(*) FROM members WHERE full_name LIKE 'Lê Thị Hằng Nga%'"),
+	    1);
 	ml_store_close(second);
 	assert_rebuild_agrees(fx);
 }
@@ -1130,8 +1137,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_register_number_given_twice_is_a_recorded_conflict,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_register_a_member_found_in_the_index_is_found_again_without_it, setup,
-	        teardown),
+	        test_register_a_member_is_found_again_without_the_op_index, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_ops_stay_findable_across_index_merges,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_checkpoints_run_beside_the_writer, setup,
