@@ -36,6 +36,9 @@ struct ml_checkpointer {
 	bool want;        /* the writer asks for a round */
 	bool busy;        /* the thread is copying */
 	bool caught_up;   /* its last round copied every frame of the WAL as it still is */
+	bool no_sync;     /* a sync of the thread's failed: the tails sync, as SQLite alone does */
+	uint64_t synced_gen; /* the thread's rounds synced frames up to synced_to of this WAL */
+	int synced_to;
 	bool stop;
 	uint64_t gen;        /* WAL restarts seen by the writer's commits */
 	uint64_t round_gen;  /* gen when the running round began */
@@ -66,11 +69,15 @@ static sqlite3 *open_connection(const char *path)
 }
 
 /*
- * Syncs the database file after a round, on this thread.  SQLite syncs it only
- * in a round that copies the WAL to its end, which a busy writer never lets the
- * thread's rounds reach: so the writer's tail synced everything the thread had
- * copied since the last restart, and the writer waited for it (at 1M ops,
- * 2.3 s of 21 s).  Syncing more often than SQLite does is always safe.
+ * Syncs the database file after a round that copied frames but stopped short
+ * of the WAL's end, on this thread.  SQLite syncs the file only in a round that
+ * copies the WAL to its end, which a busy writer never lets the thread's
+ * rounds reach: so the writer's tail synced everything the thread had copied
+ * since the last restart, and the writer waited for it (at 1M ops, 2.3 s of
+ * 21 s).  Syncing more often than SQLite does writes nothing it would not.
+ * A failed sync is counted and ends the thread's syncing: the tail syncs
+ * everything again, and a kernel that reports a write-back error to every
+ * descriptor (Linux 4.13 on) fails it there too, so the WAL does not restart.
  */
 static int sync_database(sqlite3 *db)
 {
@@ -81,11 +88,11 @@ static int sync_database(sqlite3 *db)
 	return rc == SQLITE_OK ? f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) : rc;
 }
 
-static uint64_t now_ms(void)
+static uint64_t now_us(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
 }
 
 static void *run(void *arg)
@@ -111,8 +118,22 @@ static void *run(void *arg)
 		int rc = db ? sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 		                                        &in_log, &copied)
 		            : SQLITE_CANTOPEN;
-		int synced = rc == SQLITE_OK && copied > 0 ? sync_database(db) : -1;
+		/* copied counts every frame copied since the WAL restarted, in_log the frames when
+		 * the round began.  A round that added none leaves nothing to sync, nor one that
+		 * copied to the WAL's end as it was when the copying ended (SQLite synced then): a
+		 * commit of the writer's since the round began (last) says it was not the end. */
 		pthread_mutex_lock(&c->mu);
+		bool progress = rc == SQLITE_OK && copied > 0 &&
+		                (c->round_gen != c->synced_gen || copied > c->synced_to);
+		bool short_of_end = in_log != copied || c->last > in_log || c->gen != c->round_gen;
+		bool sync = progress && short_of_end && !c->no_sync;
+		pthread_mutex_unlock(&c->mu);
+		int synced = sync ? sync_database(db) : -1;
+		pthread_mutex_lock(&c->mu);
+		if (progress) {
+			c->synced_gen = c->round_gen;
+			c->synced_to = copied;
+		}
 		c->busy = false;
 		c->unavailable = !db;
 		if (!db)
@@ -123,10 +144,12 @@ static void *run(void *arg)
 			c->n.by_thread++;
 		else if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_INTERRUPT)
 			c->n.errors++;
-		if (synced == SQLITE_OK)
+		if (synced == SQLITE_OK) {
 			c->n.synced++;
-		else if (synced > 0)
+		} else if (synced > 0) {
 			c->n.errors++;
+			c->no_sync = true;
+		}
 		/* A restart since the round began makes what it saw moot. */
 		c->caught_up =
 		    rc == SQLITE_OK && in_log > 0 && in_log == copied && c->gen == c->round_gen;
@@ -188,13 +211,13 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 	pthread_mutex_unlock(&c->mu);
 	if (!self)
 		return SQLITE_OK;
-	uint64_t began = now_ms();
+	uint64_t began = now_us();
 	int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	uint64_t took = now_ms() - began;
+	uint64_t took = now_us() - began;
 	pthread_mutex_lock(&c->mu);
 	if (rc == SQLITE_OK && tail) {
 		c->n.tails++;
-		c->n.tail_ms += took;
+		c->n.tail_us += took;
 	} else if (rc == SQLITE_OK) {
 		c->n.by_writer++;
 	}

@@ -595,9 +595,13 @@ static void text_of(const struct ml_body *rec, const char *key, char *out, size_
 {
 	const char *t = NULL;
 	size_t n = 0;
-	if (rec && ml_body_text(rec, key, &t, &n, NULL) != ML_OK)
-		t = NULL;
-	snprintf(out, cap, "%.*s", t ? (int)n : 0, t ? t : "");
+	if (!rec || ml_body_text(rec, key, &t, &n, NULL) != ML_OK)
+		n = 0;
+	if (n >= cap)
+		n = cap - 1;
+	if (n)
+		memcpy(out, t, n);
+	out[n] = '\0';
 }
 
 static int apply_duplicate_decision(struct judge *j, struct ml_buf *err)
@@ -787,10 +791,16 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	const struct ml_body *d =
 	    v.draft.len && ml_body_parse(&draft, v.draft.data, v.draft.len, NULL) == ML_OK ? &draft
 	                                                                                   : NULL;
-	const struct ml_body *o = v.official.len && ml_body_parse(&official, v.official.data,
-	                                                          v.official.len, NULL) == ML_OK
-	                              ? &official
-	                              : NULL;
+	/* The status shown is the official one once there is one; most records are as approved,
+	 * so the draft parsed above is the official record too. */
+	const struct ml_body *o = d;
+	bool same = v.official.len == v.draft.len &&
+	            memcmp(v.official.data, v.draft.data, v.draft.len) == 0;
+	if (v.state == ML_REC_OFFICIAL && !same)
+		o = v.official.len &&
+		            ml_body_parse(&official, v.official.data, v.official.len, NULL) == ML_OK
+		        ? &official
+		        : NULL;
 	text_of(d, "full_name", name, sizeof name);
 	text_of(d, "id_number", idnum, sizeof idnum);
 	text_of(v.state == ML_REC_OFFICIAL ? o : d, "status", status, sizeof status);

@@ -140,9 +140,19 @@ void ml__opindex_release(struct ml_store *s)
 static int load(struct ml_store *s, struct ml_buf *err)
 {
 	if (!s->opindex) {
-		if (!(s->opindex = ml_calloc(1, sizeof *s->opindex)))
+		struct ml_opindex *x = ml_calloc(1, sizeof *x);
+		/* The remembered keys' first table: later growth may fail without harm, but a
+		 * store that cannot have even this one is out of memory. */
+		struct slot *seen = ml_calloc(SEEN_MIN, sizeof *seen);
+		if (!x || !seen) {
+			ml_free(x);
+			ml_free(seen);
 			return ML_ENOMEM;
-		crypto_shorthash_keygen(s->opindex->seed);
+		}
+		x->seen = seen;
+		x->seen_cap = SEEN_MIN;
+		crypto_shorthash_keygen(x->seed);
+		s->opindex = x;
 	}
 	struct ml_opindex *x = s->opindex;
 	if (x->loaded)
@@ -223,7 +233,7 @@ static size_t bucket_put(const struct ml_opindex *x, struct slot *v, size_t cap,
  * full, up to SEEN_MAX; without memory to grow it keeps its size, which only costs seeks. */
 static void seen_put(struct ml_opindex *x, int64_t idp, int64_t key)
 {
-	size_t want = x->seen_cap ? x->seen_cap : SEEN_MIN;
+	size_t want = x->seen_cap;
 	if (2 * x->seen_n >= want && want < SEEN_MAX)
 		want *= 2;
 	struct slot *v = want > x->seen_cap ? ml_calloc(want, sizeof *v) : NULL;

@@ -21,10 +21,11 @@ int ml__opindex_add(struct ml_store *s, const struct ml_hash *id, int64_t key, s
 int ml__opindex_find(struct ml_store *s, const struct ml_hash *id, int64_t *key, int *status,
                      struct ml_buf *err);
 
-/* Calls found(ctx, key) for each op row key entered under id's first 8 bytes, the recent
- * entries first, until found returns other than ML_ENOTFOUND, and returns that: the keys are
- * hints, found must check the row it reads.  ML_ENOTFOUND when no call found it, or
- * ML_ENOMEM or ML_ESTORE.  found may run statements other than the index's own. */
+/* Calls found(ctx, key) for each op row key entered under id's first 8 bytes - the recent
+ * entries, then the key remembered for that prefix (which may be stale, or one of the recent
+ * ones again), then the merged entries - until found returns other than ML_ENOTFOUND, and
+ * returns that: the keys are hints, found must check the row it reads.  ML_ENOTFOUND when no call
+ * found it, or ML_ENOMEM or ML_ESTORE.  found may run statements other than the index's own. */
 int ml__opindex_each(struct ml_store *s, const struct ml_hash *id,
                      int (*found)(void *ctx, int64_t key), void *ctx, struct ml_buf *err);
 
@@ -40,7 +41,8 @@ uint64_t ml__opindex_seeks(const struct ml_store *s);
  * committing a transaction that added entries.  ML_OK or ML_ESTORE. */
 int ml__opindex_settle(struct ml_store *s, struct ml_buf *err);
 
-/* Drops what memory holds (after a rollback, or another process's commit); reloaded on use. */
+/* Drops the recent entries memory holds (after a rollback, or another process's commit);
+ * reloaded on use.  Remembered keys stay: they are checked on use. */
 void ml__opindex_forget(struct ml_store *s);
 
 /* Frees the memory (store close). */

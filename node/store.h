@@ -152,13 +152,13 @@ void ml_store_set_index_merge(struct ml_store *s, int64_t n);
 void ml_store_set_checkpoint_pages(struct ml_store *s, int pages);
 
 /* Checkpoints this store's commits led to since it was opened (node/checkpoint.h), counting only
- * those that copied frames: rounds on the checkpoint thread, and how many of them the thread
- * then synced to disk itself; tails, the last frames the writer copied itself so the WAL
- * restarts, and the writer's time in them; rounds the writer ran because the thread lagged or
- * could not run; rounds or syncs of the thread that failed (not SQLITE_BUSY); and WAL restarts
- * seen by this store's own commits. */
+ * those that copied frames: rounds on the checkpoint thread, and how many of them the thread then
+ * synced to disk itself (those that copied new frames but not the WAL's last); tails, the last
+ * frames the writer copied itself so the WAL restarts, and the writer's time in them (µs);
+ * rounds the writer ran because the thread lagged or could not run; rounds or syncs of the thread
+ * that failed (not SQLITE_BUSY); and WAL restarts seen by this store's own commits. */
 struct ml_store_checkpoints {
-	uint64_t by_thread, synced, tails, tail_ms, by_writer, errors, restarts;
+	uint64_t by_thread, synced, tails, tail_us, by_writer, errors, restarts;
 };
 
 /* Fills *out; all zero for a temporary database.  Never fails. */

@@ -394,7 +394,7 @@ int main(int argc, char **argv)
 	printf("  checkpoints: %llu rounds on the thread (%llu synced there), %llu tails by the"
 	       " writer taking %.2f s, %llu by the writer otherwise, %llu errors\n",
 	       (unsigned long long)ckn.by_thread, (unsigned long long)ckn.synced,
-	       (unsigned long long)ckn.tails, (double)ckn.tail_ms / 1000,
+	       (unsigned long long)ckn.tails, (double)ckn.tail_us / 1e6,
 	       (unsigned long long)ckn.by_writer, (unsigned long long)ckn.errors);
 	printf("  (v) raw ed25519 verify, 1 core: %.0f /s   ingest/(v) = %.2f\n", v, rate / v);
 	printf("  (s) raw SQLite batched insert:  %.0f rows/s   ingest/(s) = %.2f\n", sr,
