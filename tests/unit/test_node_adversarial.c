@@ -378,14 +378,17 @@ static void test_adversarial_out_of_memory_in_the_judge_rejects_nothing(void **s
 	OK(w_open_node(&fx->w, "fresh", &fresh));
 	OK(ml_store_state_hash(fresh, &empty, &fx->w.err));
 	int rc = ML_ENOMEM;
-	unsigned long fail_at = 1, failed = 0;
-	for (; rc != ML_OK && fail_at < 100000; fail_at++) {
+	unsigned long fail_at = 1, failed = 0, made = 0, stores = 1;
+	/* Until a run made fewer allocations than fail_at: a run that succeeds with a failed
+	 * allocation tolerated it, and the allocations after that one are tried on a new store. */
+	for (; fail_at < 100000; fail_at++) {
 		struct ml_batch *b;
 		OK(ml_batch_new(fresh, (const uint8_t *const *)ops, lens, 4, &b));
 		ml_batch_check(b);
 		struct ml_ingest_result r;
 		ml_alloc_fail_only(fail_at);
 		rc = ml_store_ingest_batch(fresh, b, y.now, NULL, &r, &fx->w.err);
+		made = ml_alloc_count();
 		ml_alloc_fail_only(0);
 		ml_batch_free(b);
 		if (rc == ML_OK) {
@@ -395,6 +398,12 @@ static void test_adversarial_out_of_memory_in_the_judge_rejects_nothing(void **s
 			assert_int_equal(r.applied, 4);
 			OK(ml_store_state_hash(fresh, &got, &fx->w.err));
 			assert_memory_equal(got.b, want.b, 32);
+			if (fail_at > made)
+				break;
+			char name[32];
+			snprintf(name, sizeof name, "fresh%lu", ++stores);
+			ml_store_close(fresh);
+			OK(w_open_node(&fx->w, name, &fresh));
 		} else {
 			assert_int_equal(rc, ML_ENOMEM);
 			OK(ml_store_state_hash(fresh, &got, &fx->w.err));
@@ -403,7 +412,9 @@ static void test_adversarial_out_of_memory_in_the_judge_rejects_nothing(void **s
 		}
 	}
 	assert_int_equal(rc, ML_OK);
+	assert_true(fail_at > made);
 	assert_true(failed > 10); /* the loop did fail at many points */
+	print_message("%lu allocations, %lu failed the ingest, %lu stores\n", made, failed, stores);
 	ml_store_close(fresh);
 	for (size_t i = 0; i < 4; i++)
 		free(ops[i]);
