@@ -792,7 +792,8 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	    v.draft.len && ml_body_parse(&draft, v.draft.data, v.draft.len, NULL) == ML_OK ? &draft
 	                                                                                   : NULL;
 	/* The status shown is the official one once there is one; most records are as approved,
-	 * so the draft parsed above is the official record too. */
+	 * so the draft parsed above is the official record too.  The row and the cache keep the
+	 * draft only when it differs (same). */
 	const struct ml_body *o = d;
 	bool same = v.official.len == v.draft.len &&
 	            memcmp(v.official.data, v.draft.data, v.draft.len) == 0;
@@ -842,8 +843,7 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		if (v.official.len)
 			sqlite3_bind_blob(st, 14, v.official.data, (int)v.official.len,
 			                  SQLITE_STATIC);
-		if (v.official.len != v.draft.len ||
-		    memcmp(v.official.data, v.draft.data, v.draft.len) != 0)
+		if (!same)
 			sqlite3_bind_blob(st, 15, v.draft.data, (int)v.draft.len, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 16, m->keys.data, (int)m->keys.len, SQLITE_STATIC);
 		sqlite3_bind_int(st, 17, (int)v.n_conflicts);
@@ -915,8 +915,7 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		sum = t;
 		m->official.len = m->draft.len = 0;
 		rc = ml_buf_add(&m->official, v.official.data, v.official.len);
-		if (rc == ML_OK && (v.official.len != v.draft.len ||
-		                    memcmp(v.official.data, v.draft.data, v.draft.len) != 0))
+		if (rc == ML_OK && !same)
 			rc = ml_buf_add(&m->draft, v.draft.data, v.draft.len);
 		if (rc == ML_OK)
 			ml__member_keep(s, m);
