@@ -465,7 +465,7 @@ const char *ml_member_text(const struct ml_buf *map, const char *key, size_t *n)
 
 /*
  * Layout, integers little-endian, clocks as ms (8 bytes) then c (4):
- *   0    version (2)
+ *   0    version (3)
  *   1    flags (ML_SUM_*)
  *   2    the creating entry's type
  *   3    how many entries it summarises (4 bytes): a store another build wrote to
@@ -475,11 +475,13 @@ const char *ml_member_text(const struct ml_buf *map, const char *key, size_t *n)
  *   31   clock of the first approval of the record itself
  *   43   tag of the approval that carried the number
  *   51   the number (12 digits; zeros when none)
- *   63   the changes in stamp order, ML_MEMBER_SUM_CHANGE bytes each:
+ *   63   latest clock of any change: once every change is approved, the latest
+ *        approved, without reading the changes (ml_member_step)
+ *   75   the changes in stamp order, ML_MEMBER_SUM_CHANGE bytes each:
  *        op id (32), tag (8), flags (SC_*)
  */
-#define SUM_VERSION 2
-#define SUM_HEAD    63
+#define SUM_VERSION 3
+#define SUM_HEAD    75
 
 enum { SC_SUBMITTED = 1, SC_APPROVED = 2, SC_REJECTED = 4, SC_CREATE = 8 };
 
@@ -522,6 +524,7 @@ static int put_head(struct ml_buf *out, const struct ml_member_sum *s)
 	put_hlc(h + 31, s->first_approval);
 	put_u64(h + 43, s->number_tag);
 	memcpy(h + 51, s->number, 12);
+	put_hlc(h + 63, s->last_change);
 	return ml_buf_add(out, h, sizeof h);
 }
 
@@ -567,6 +570,8 @@ static int write_sum_of_fold(const struct work *w, size_t n, const struct work *
 		if (moves(w[i].e->type))
 			return ML_OK;
 		h.last = later(h.last, w[i].e->stamp.hlc);
+		if (w[i].change)
+			h.last_change = later(h.last_change, w[i].e->stamp.hlc);
 		if (!w[i].change || !w[i].approved)
 			continue;
 		/* A step builds the official record only from the record's own approval on. */
@@ -602,6 +607,7 @@ int ml_member_sum_parse(const uint8_t *p, size_t len, struct ml_member_sum *s)
 	s->first_approval = get_hlc(p + 31);
 	s->number_tag = get_u64(p + 43);
 	memcpy(s->number, p + 51, 12);
+	s->last_change = get_hlc(p + 63);
 	s->changes = p + SUM_HEAD;
 	s->n_changes = (len - SUM_HEAD) / ML_MEMBER_SUM_CHANGE;
 	return ML_OK;
@@ -743,6 +749,54 @@ static int approve_step(const struct ml_member_sum *s, const size_t *approved, s
 	return ML_OK;
 }
 
+/* Sets *out to a copy of the record bytes p[0..len) (emptied first). */
+static int copy_record(const uint8_t *p, size_t len, struct ml_buf *out)
+{
+	out->len = 0;
+	return len ? ml_buf_add(out, p, len) : ML_OK;
+}
+
+/* True when every change of s, as fl flags them, is approved. */
+static bool all_approved(const uint8_t *fl, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(fl[i] & SC_APPROVED))
+			return false;
+	return true;
+}
+
+/*
+ * The official record after decision e: its bytes go to *rec.  Most decisions
+ * need no record decoded.  Unless it approves changes, the record stays as it
+ * was.  Once every change is approved, the official record is the draft: both
+ * are every change applied in stamp order.  Else the changes it approves are
+ * read and applied to the official record.
+ */
+static int official_after(const struct ml_member_prior *p, bool was_official,
+                          const struct ml_member_sum *s, const uint8_t *fl, const size_t *approved,
+                          size_t k, ml_member_get_fn get, void *ctx, struct ml_member_sum *out,
+                          struct ml_buf *rec)
+{
+	const uint8_t *before = was_official ? p->official : NULL;
+	size_t before_len = was_official ? p->official_len : 0;
+	if (!k)
+		return copy_record(before, before_len, rec);
+	if (all_approved(fl, s->n_changes)) {
+		out->last_approved = s->last_change;
+		out->flags |= ML_SUM_ANY_APPROVED;
+		return copy_record(p->draft, p->draft_len, rec);
+	}
+	struct record official;
+	struct fetched *got = ml_calloc(k, sizeof *got);
+	int rc = got ? read_record(before, before_len, &official) : ML_ENOMEM;
+	if (rc == ML_OK)
+		rc = approve_step(s, approved, k, get, ctx, got, &official, out);
+	if (rc == ML_OK)
+		rc = write_record(&official, rec);
+	ml_free(got);
+	return rc;
+}
+
 int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry *e,
                    ml_member_get_fn get, void *ctx, struct ml_member_view *v, struct ml_buf *sum)
 {
@@ -758,46 +812,56 @@ int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry
 	    (ml_optype_info(e->type)->flags & ML_OTF_CREATES) || !(is_change || is_decision) ||
 	    s.n_changes + 1 > ML_MEMBER_MAX_ENTRIES)
 		return ML_EAGAIN;
-	struct record draft, official;
+	/* A member has few changes: their flags live on the stack unless there are many. */
+	uint8_t fl_small[32];
+	size_t approved_small[32];
+	bool small = s.n_changes + 1 <= 32;
+	uint8_t *fl = small ? fl_small : ml_malloc(s.n_changes + 1);
+	size_t *approved = small ? approved_small : ml_calloc(s.n_changes + 1, sizeof *approved);
+	int rc = fl && approved ? ML_OK : ML_ENOMEM;
 	bool was_official = false;
-	uint8_t *fl = ml_malloc(s.n_changes + 1);
-	size_t *approved = ml_calloc(s.n_changes + 1, sizeof *approved);
-	struct fetched *got = ml_calloc(s.n_changes + 1, sizeof *got);
-	int rc = fl && approved && got ? ML_OK : ML_ENOMEM;
 	for (size_t i = 0; i < s.n_changes && rc == ML_OK; i++) {
 		fl[i] = s.changes[i * ML_MEMBER_SUM_CHANGE + 40];
 		if ((fl[i] & SC_CREATE) && (fl[i] & SC_APPROVED))
 			was_official = true;
 	}
-	if (rc == ML_OK)
-		rc = read_record(p->draft, p->draft_len, &draft);
-	if (rc == ML_OK)
-		rc = read_record(was_official ? p->official : NULL,
-		                 was_official ? p->official_len : 0, &official);
 	struct ml_body body;
 	memset(&body, 0, sizeof body);
 	ml_body_parse(&body, e->body, e->body_len, NULL);
 	struct ml_member_sum out = s;
 	out.n_entries++;
 	out.last = e->stamp.hlc;
-	size_t k = 0;
+	bool official_now = was_official;
 	if (rc == ML_OK && is_change) {
-		/* Later than every decision, so none names it: a pending change of the draft. */
-		apply_change(&draft, e, &body);
+		/* Later than every decision, so none names it: a pending change of the draft.  The
+		 * official record stays as it was. */
+		struct record draft;
+		rc = read_record(p->draft, p->draft_len, &draft);
+		if (rc == ML_OK) {
+			apply_change(&draft, e, &body);
+			rc = write_record(&draft, &v->draft);
+		}
 		fl[s.n_changes] = 0;
+		out.last_change = e->stamp.hlc;
+		if (rc == ML_OK && was_official)
+			rc = copy_record(p->official, p->official_len, &v->official);
 	} else if (rc == ML_OK) {
+		size_t k = 0;
 		rc = decide_step(&s, fl, e, &body, &out, approved, &k, v);
-		bool official_now = was_official;
 		for (size_t i = 0; i < s.n_changes; i++)
 			official_now |= (fl[i] & SC_CREATE) && (fl[i] & SC_APPROVED);
 		/* Approved changes before the record's own approval: the full fold. */
 		if (rc == ML_OK && k && !official_now)
 			rc = ML_EAGAIN;
+		/* A decision changes no field of the draft. */
 		if (rc == ML_OK)
-			rc = approve_step(&s, approved, k, get, ctx, got, &official, &out);
+			rc = copy_record(p->draft, p->draft_len, &v->draft);
+		if (rc == ML_OK && official_now)
+			rc = official_after(p, was_official, &s, fl, approved, k, get, ctx, &out,
+			                    &v->official);
 	}
 	size_t n = s.n_changes + (is_change ? 1 : 0);
-	bool waiting = false, rejected = false, create_approved = false;
+	bool waiting = false, rejected = false;
 	for (size_t i = 0; i < n && rc == ML_OK; i++) {
 		v->changes++;
 		if (fl[i] & SC_APPROVED)
@@ -808,7 +872,6 @@ int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry
 			v->pending++;
 		waiting |= (fl[i] & SC_SUBMITTED) && !(fl[i] & (SC_APPROVED | SC_REJECTED));
 		rejected |= fl[i] & SC_REJECTED;
-		create_approved |= (fl[i] & SC_CREATE) && (fl[i] & SC_APPROVED);
 	}
 	if (rc == ML_OK) {
 		v->create_unit = v->unit = p->create_unit;
@@ -817,18 +880,15 @@ int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry
 		v->first_approval.hlc = out.first_approval;
 		v->has_number = out.flags & ML_SUM_HAS_NUMBER;
 		memcpy(v->number, out.number, 12);
-		if (create_approved) {
+		/* Only the create and moves write the unit, and a summarised member never
+		 * moved: its official record's unit is the create's. */
+		if (official_now) {
 			v->state = ML_REC_OFFICIAL;
-			if (official.slot[S_UNIT].p && official.slot[S_UNIT].n == 34)
-				memcpy(v->unit.b, official.slot[S_UNIT].p + 2, 32);
 		} else {
 			v->state = waiting    ? ML_REC_SUBMITTED
 			           : rejected ? ML_REC_RETURNED
 			                      : ML_REC_DRAFT;
 		}
-		rc = write_record(&draft, &v->draft);
-		if (rc == ML_OK && create_approved)
-			rc = write_record(&official, &v->official);
 	}
 	if (rc == ML_OK)
 		rc = put_head(sum, &out);
@@ -841,9 +901,10 @@ int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry
 		}
 		rc = put_change(sum, &cid, tag, fl[i]);
 	}
-	ml_free(fl);
-	ml_free(approved);
-	ml_free(got);
+	if (!small) {
+		ml_free(fl);
+		ml_free(approved);
+	}
 	if (rc != ML_OK) {
 		ml_member_view_release(v);
 		memset(v, 0, sizeof *v);

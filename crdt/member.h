@@ -113,6 +113,7 @@ struct ml_member_sum {
 	enum ml_optype create_type;
 	struct ml_hlc last;           /* the latest clock of any entry */
 	struct ml_hlc last_approved;  /* the latest clock of an approved change */
+	struct ml_hlc last_change;    /* the latest clock of any change */
 	struct ml_hlc first_approval; /* the approval that first made the record official */
 	uint64_t number_tag;          /* the approval that carried the number */
 	char number[12];
