@@ -138,6 +138,14 @@ int ml__member_ops(struct ml_store *s, struct member_ctx *m, struct ml_buf *err)
 	return rc;
 }
 
+/* Copies the text t (NULL: none) to out, cut to fit cap bytes; "" when none. */
+static void copy_text(char *out, size_t cap, const char *t)
+{
+	size_t n = t ? strnlen(t, cap - 1) : 0;
+	memcpy(out, t ? t : "", n);
+	out[n] = '\0';
+}
+
 static int column_buf(sqlite3_stmt *st, int col, struct ml_buf *out)
 {
 	out->len = 0;
@@ -173,23 +181,24 @@ static int read_row(void *ctx, int64_t rid)
 		m->rid = rid;
 		m->created = (struct pos){OP_KEY_FEED(rid), OP_KEY_SEQ(rid)};
 		m->has_transfers = sqlite3_column_int(st, 1);
-		const unsigned char *fold = sqlite3_column_text(st, 3);
-		snprintf(m->name_fold, sizeof m->name_fold, "%s", fold ? (const char *)fold : "");
-		const unsigned char *full = sqlite3_column_text(st, 9);
-		snprintf(m->full_name, sizeof m->full_name, "%s", full ? (const char *)full : "");
+		copy_text(m->name_fold, sizeof m->name_fold,
+		          (const char *)sqlite3_column_text(st, 3));
+		copy_text(m->full_name, sizeof m->full_name,
+		          (const char *)sqlite3_column_text(st, 9));
 		const unsigned char *num = sqlite3_column_text(st, 4);
 		m->has_number = num && strlen((const char *)num) == 12;
 		if (m->has_number)
 			memcpy(m->number, num, 13);
-		const unsigned char *idn = sqlite3_column_text(st, 5);
-		snprintf(m->id_number, sizeof m->id_number, "%s", idn ? (const char *)idn : "");
+		copy_text(m->id_number, sizeof m->id_number,
+		          (const char *)sqlite3_column_text(st, 5));
 		m->n_conflicts = sqlite3_column_int(st, 6);
 		if (sqlite3_column_bytes(st, 7) == 32)
 			memcpy(m->unit.b, sqlite3_column_blob(st, 7), 32);
-		const unsigned char *state = sqlite3_column_text(st, 8);
-		snprintf(m->state, sizeof m->state, "%s", state ? (const char *)state : "");
+		copy_text(m->state, sizeof m->state, (const char *)sqlite3_column_text(st, 8));
 		if (sqlite3_column_bytes(st, 13) == 32)
 			memcpy(m->create_unit.b, sqlite3_column_blob(st, 13), 32);
+		copy_text(m->status, sizeof m->status, (const char *)sqlite3_column_text(st, 14));
+		copy_text(m->origin, sizeof m->origin, (const char *)sqlite3_column_text(st, 15));
 		rc = column_buf(st, 2, &m->keys);
 		if (rc == ML_OK)
 			rc = column_buf(st, 10, &m->sum);
@@ -604,6 +613,73 @@ static void text_of(const struct ml_body *rec, const char *key, char *out, size_
 	out[n] = '\0';
 }
 
+static bool same_bytes(const struct ml_buf *a, const struct ml_buf *b);
+
+/*
+ * The row's text columns after an op, from v's records: name, ID number,
+ * status and origin.  The draft gives all but the status shown, which is the
+ * official record's once the member is official.  Most ops (submissions,
+ * approvals) leave the draft's bytes as m holds them, and then its texts are
+ * m's; the status too when the record shown is the same one as before.  Else
+ * the records are parsed.
+ */
+struct row_texts {
+	char name[512], idnum[16], status[24], origin[16];
+};
+
+static void record_texts(const struct member_ctx *m, bool reuse, const struct ml_member_view *v,
+                         bool same, struct row_texts *t)
+{
+	bool was_official = strcmp(m->state, ml_record_state_name(ML_REC_OFFICIAL)) == 0;
+	bool draft_kept = reuse && same_bytes(m->draft.len ? &m->draft : &m->official, &v->draft);
+	bool shows_draft = v->state != ML_REC_OFFICIAL || same;
+	bool official_kept = reuse && was_official && v->state == ML_REC_OFFICIAL &&
+	                     same_bytes(&m->official, &v->official);
+	bool status_kept =
+	    official_kept || (draft_kept && shows_draft && (!was_official || !m->draft.len));
+	struct ml_body draft, official;
+	const struct ml_body *d = NULL, *o = NULL;
+	if (!draft_kept || (!status_kept && shows_draft))
+		d = v->draft.len &&
+		            ml_body_parse(&draft, v->draft.data, v->draft.len, NULL) == ML_OK
+		        ? &draft
+		        : NULL;
+	if (!status_kept && !shows_draft)
+		o = v->official.len && ml_body_parse(&official, v->official.data, v->official.len,
+		                                     NULL) == ML_OK
+		        ? &official
+		        : NULL;
+	if (draft_kept) {
+		copy_text(t->name, sizeof t->name, m->full_name);
+		copy_text(t->idnum, sizeof t->idnum, m->id_number);
+		copy_text(t->origin, sizeof t->origin, m->origin);
+	} else {
+		text_of(d, "full_name", t->name, sizeof t->name);
+		text_of(d, "id_number", t->idnum, sizeof t->idnum);
+		text_of(d, "origin", t->origin, sizeof t->origin);
+	}
+	if (status_kept)
+		copy_text(t->status, sizeof t->status, m->status);
+	else
+		text_of(shows_draft ? d : o, "status", t->status, sizeof t->status);
+}
+
+/* MEMBERLOG_FOLD_CHECK: the texts t kept from the member must be its records' own. */
+static int check_texts(struct judge *j, const struct ml_member_view *v, bool same,
+                       const struct row_texts *t, struct ml_buf *err)
+{
+	struct row_texts p;
+	record_texts(&j->m, false, v, same, &p);
+	if (strcmp(t->name, p.name) == 0 && strcmp(t->idnum, p.idnum) == 0 &&
+	    strcmp(t->status, p.status) == 0 && strcmp(t->origin, p.origin) == 0)
+		return ML_OK;
+	return ml_errf(err, ML_ESTORE,
+	               "member text check: op %lld keeps \"%s\" \"%s\" \"%s\" \"%s\" where the "
+	               "member's records give \"%s\" \"%s\" \"%s\" \"%s\"",
+	               (long long)j->key, t->name, t->idnum, t->status, t->origin, p.name, p.idnum,
+	               p.status, p.origin);
+}
+
 static int apply_duplicate_decision(struct judge *j, struct ml_buf *err)
 {
 	struct ml_hash a, b;
@@ -786,30 +862,21 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	if ((rc = fold_member(j, creates, &v, &sum, err)) != ML_OK)
 		return rc;
 
-	char name[512], idnum[16], status[24], origin[16];
-	struct ml_body draft, official;
-	const struct ml_body *d =
-	    v.draft.len && ml_body_parse(&draft, v.draft.data, v.draft.len, NULL) == ML_OK ? &draft
-	                                                                                   : NULL;
-	/* The status shown is the official one once there is one; most records are as approved,
-	 * so the draft parsed above is the official record too.  The row and the cache keep the
-	 * draft only when it differs (same). */
-	const struct ml_body *o = d;
+	struct row_texts t;
+	/* The row and the cache keep the draft only when it differs from the official
+	 * record (same).  The status shown is the official one once there is one. */
 	bool same = v.official.len == v.draft.len &&
 	            memcmp(v.official.data, v.draft.data, v.draft.len) == 0;
-	if (v.state == ML_REC_OFFICIAL && !same)
-		o = v.official.len &&
-		            ml_body_parse(&official, v.official.data, v.official.len, NULL) == ML_OK
-		        ? &official
-		        : NULL;
-	text_of(d, "full_name", name, sizeof name);
-	text_of(d, "id_number", idnum, sizeof idnum);
-	text_of(v.state == ML_REC_OFFICIAL ? o : d, "status", status, sizeof status);
-	text_of(d, "origin", origin, sizeof origin);
+	record_texts(m, !creates, &v, same, &t);
+	if (s->fold_check && (rc = check_texts(j, &v, same, &t, err)) != ML_OK) {
+		ml_buf_release(&sum);
+		ml_member_view_release(&v);
+		return rc;
+	}
 	/* Folding is costly (utf8proc): done again only when the name changed. */
 	struct ml_buf fold = ML_BUF_INIT;
-	rc = creates || strcmp(name, m->full_name) != 0
-	         ? ml_fold(name, strlen(name), &fold)
+	rc = creates || strcmp(t.name, m->full_name) != 0
+	         ? ml_fold(t.name, strlen(t.name), &fold)
 	         : ml_buf_add(&fold, m->name_fold, strlen(m->name_fold));
 	bool transfers = m->has_transfers || j->type == ML_OT_MEMBER_TRANSFER;
 
@@ -817,7 +884,7 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	unsigned changed = 0;
 	if (!ml_hash_eq(&v.unit, &m->unit) || strcmp(state, m->state) != 0)
 		changed |= ML_MSET_UNIT;
-	if (strcmp(idnum, m->id_number) != 0)
+	if (strcmp(t.idnum, m->id_number) != 0)
 		changed |= ML_MSET_ID_NUMBER;
 	if (v.has_number != m->has_number || (v.has_number && memcmp(v.number, m->number, 12) != 0))
 		changed |= ML_MSET_NUMBER;
@@ -829,16 +896,16 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		sqlite3_bind_blob(st, 2, v.unit.b, 32, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 3, v.create_unit.b, 32, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, t.status, -1, SQLITE_STATIC);
 		if (v.has_number)
 			sqlite3_bind_text(st, 6, v.number, 12, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, idnum, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, t.name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, t.idnum, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 9, ml_buf_str(&fold), -1, SQLITE_STATIC);
 		if (v.approved_ever)
 			sqlite3_bind_int64(st, 10, (int64_t)v.first_approval.hlc.ms);
 		sqlite3_bind_int64(st, 11, (int64_t)v.pending);
-		sqlite3_bind_text(st, 12, origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 12, t.origin, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 13, transfers);
 		if (v.official.len)
 			sqlite3_bind_blob(st, 14, v.official.data, (int)v.official.len,
@@ -869,8 +936,8 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		}
 	}
 	/* Duplicates follow the ID number: re-derive them only when it changed. */
-	if (rc == ML_OK && strcmp(idnum, m->id_number) != 0)
-		rc = update_duplicates(s, &m->id, m->id_number[0] != 0, idnum, err);
+	if (rc == ML_OK && strcmp(t.idnum, m->id_number) != 0)
+		rc = update_duplicates(s, &m->id, m->id_number[0] != 0, t.idnum, err);
 	if (rc == ML_OK && (v.has_number != m->has_number ||
 	                    (v.has_number && memcmp(v.number, m->number, 12) != 0)))
 		rc = update_number_conflicts(s, &m->id, m->has_number,
@@ -902,17 +969,21 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 		/* What a reload of the row would give: keep it for the next op. */
 		m->has_transfers = transfers;
 		m->has_number = v.has_number;
-		if (v.has_number)
-			snprintf(m->number, sizeof m->number, "%.12s", v.number);
-		snprintf(m->name_fold, sizeof m->name_fold, "%s", ml_buf_str(&fold));
-		snprintf(m->full_name, sizeof m->full_name, "%s", name);
-		snprintf(m->id_number, sizeof m->id_number, "%s", idnum);
+		if (v.has_number) {
+			memcpy(m->number, v.number, 12);
+			m->number[12] = '\0';
+		}
+		copy_text(m->name_fold, sizeof m->name_fold, ml_buf_str(&fold));
+		copy_text(m->full_name, sizeof m->full_name, t.name);
+		copy_text(m->id_number, sizeof m->id_number, t.idnum);
 		m->n_conflicts = (int)v.n_conflicts;
 		m->unit = v.unit;
-		snprintf(m->state, sizeof m->state, "%s", state);
-		struct ml_buf t = m->sum;
+		copy_text(m->state, sizeof m->state, state);
+		copy_text(m->status, sizeof m->status, t.status);
+		copy_text(m->origin, sizeof m->origin, t.origin);
+		struct ml_buf old_sum = m->sum;
 		m->sum = sum;
-		sum = t;
+		sum = old_sum;
 		m->official.len = m->draft.len = 0;
 		rc = ml_buf_add(&m->official, v.official.data, v.official.len);
 		if (rc == ML_OK && !same)

@@ -206,7 +206,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_RANGES_OF] = "SELECT start, count, feed, seq FROM ranges WHERE unit = ?1",
 	[ST_RANGES_BY] = "SELECT start, count, feed, seq, op, stamp FROM ranges WHERE by_unit = ?1",
 	[ST_MEMBER_GET] = "SELECT id, has_transfers, ops, name_fold, number, id_number, n_conflicts,"
-		" unit, state, full_name, summary, official, draft, create_unit FROM members"
+		" unit, state, full_name, summary, official, draft, create_unit, status, origin"
+		" FROM members"
 		" WHERE rid = ?1",
 	/* Parameters as in the updates (member_update_sql); ?1, the rid, is the creating op's key. */
 	[ST_MEMBER_INSERT] = "INSERT INTO members (rid, unit, create_unit, state, status, number,"

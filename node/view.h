@@ -29,6 +29,8 @@ struct member_ctx {
 	int n_conflicts;
 	struct ml_hash unit; /* the row's unit and state (indexed columns) */
 	char state[12];
+	char status[24]; /* the status shown: the official record's once there is one */
+	char origin[16];
 	struct ml_buf keys;     /* the keys of its applied ops, 8 bytes each, in applied order */
 	struct ml_buf sum;      /* its summary (crdt/member.h); empty when it has none */
 	struct ml_buf official; /* its folded records as the row holds them */
