@@ -454,7 +454,13 @@ static int on_planned(void *ctx, const struct ml_replica_op *op)
 	return add_op(p, slot, op);
 }
 
-/* A new op: sent when the peer may read its feed and does not hold it yet. */
+/* A new op is sent when the peer may read its feed and does not hold it yet. */
+static bool wants_new(void *ctx, int64_t feed, uint64_t seq)
+{
+	struct ml_feedmap_slot *slot = slot_for(ctx, feed);
+	return slot && slot->in_scope && seq > slot->seq;
+}
+
 static int on_new(void *ctx, const struct ml_replica_op *op)
 {
 	struct peer *p = ctx;
@@ -492,7 +498,8 @@ void ml__peer_pump(struct peer *p)
 			}
 		} else {
 			int64_t last = p->push_eval;
-			rc = ml_replica_since(d->s, p->push_eval, 4096, on_new, p, &last, &d->err);
+			rc = ml_replica_since(d->s, p->push_eval, 4096, wants_new, on_new, p, &last,
+			                      &d->err);
 			flush_ops(p);
 			bool more = last != p->push_eval;
 			p->push_eval = last;

@@ -284,28 +284,45 @@ int ml_replica_next(struct ml_store *s, struct ml_replica_cursor *c, size_t max_
 	return rc;
 }
 
-int ml_replica_since(struct ml_store *s, int64_t after, size_t limit, ml_replica_fn fn, void *ctx,
-                     int64_t *last, struct ml_buf *err)
+int ml_replica_since(struct ml_store *s, int64_t after, size_t limit, ml_replica_pick_fn pick,
+                     ml_replica_fn fn, void *ctx, int64_t *last, struct ml_buf *err)
 {
 	*last = after;
-	sqlite3_stmt *st;
+	/* The evaluation index holds the key: listing needs no op row.  After a frame from a
+	 * peer, every new op is that peer's own, and none is read back for it. */
+	sqlite3_stmt *list, *get = NULL;
 	int rc = ml_read_prepare(s,
-	                         "SELECT key, eval, raw FROM ops WHERE eval > ?1 ORDER BY eval"
-	                         " LIMIT ?2",
-	                         &st, err);
+	                         "SELECT key, eval FROM ops INDEXED BY ops_eval"
+	                         " WHERE eval > ?1 ORDER BY eval LIMIT ?2",
+	                         &list, err);
 	if (rc != ML_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, (int64_t)limit);
+	sqlite3_bind_int64(list, 1, after);
+	sqlite3_bind_int64(list, 2, (int64_t)limit);
 	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		*last = sqlite3_column_int64(st, 1);
-		if ((rc = hand_row(st, fn, ctx)) != ML_OK)
+	while ((step = sqlite3_step(list)) == SQLITE_ROW) {
+		int64_t key = sqlite3_column_int64(list, 0);
+		*last = sqlite3_column_int64(list, 1);
+		if (!pick(ctx, (int64_t)OP_KEY_FEED(key), OP_KEY_SEQ(key)))
+			continue;
+		if (!get &&
+		    (rc = ml_read_prepare(s, "SELECT key, eval, raw FROM ops WHERE key = ?1", &get,
+		                          err)) != ML_OK)
+			break;
+		sqlite3_reset(get);
+		sqlite3_bind_int64(get, 1, key);
+		if (sqlite3_step(get) != SQLITE_ROW) {
+			rc =
+			    ml_errf(err, ML_ESTORE, "cannot read a new op: %s", ml_store_errmsg(s));
+			break;
+		}
+		if ((rc = hand_row(get, fn, ctx)) != ML_OK)
 			break;
 	}
 	if (rc == ML_OK && step != SQLITE_DONE)
 		rc = ml_errf(err, ML_ESTORE, "cannot read new ops: %s", ml_store_errmsg(s));
-	sqlite3_finalize(st);
+	sqlite3_finalize(get);
+	sqlite3_finalize(list);
 	return rc;
 }
 

@@ -79,14 +79,18 @@ int ml_replica_next(struct ml_store *s, struct ml_replica_cursor *c, size_t max_
 /* Frees the cursor; accepts NULL. */
 void ml_replica_close(struct ml_replica_cursor *c);
 
+/* Says from an op's feed and seq whether the caller wants it (its bytes are read only then). */
+typedef bool (*ml_replica_pick_fn)(void *ctx, int64_t feed, uint64_t seq);
+
 /*
  * Calls fn for every judged op evaluated after `after` (an evaluation
- * number), in order, at most limit of them; *last receives the last
- * evaluation number seen (after, if none).  For pushing new ops to peers.
- * ML_OK, fn's code or ML_ESTORE.
+ * number) that pick wants, in order, looking at most at limit ops; *last
+ * receives the last evaluation number looked at (after, if none).  For
+ * pushing new ops to peers: the ops are listed from the evaluation index,
+ * and only those picked are read.  ML_OK, fn's code or ML_ESTORE.
  */
-int ml_replica_since(struct ml_store *s, int64_t after, size_t limit, ml_replica_fn fn, void *ctx,
-                     int64_t *last, struct ml_buf *err);
+int ml_replica_since(struct ml_store *s, int64_t after, size_t limit, ml_replica_pick_fn pick,
+                     ml_replica_fn fn, void *ctx, int64_t *last, struct ml_buf *err);
 
 /* The highest evaluation number in the store (0 when nothing is judged).  ML_OK or ML_ESTORE. */
 int ml_replica_last_eval(struct ml_store *s, int64_t *out, struct ml_buf *err);

@@ -13,6 +13,7 @@
 #include "crdt/number.h"
 #include "node/opindex.h"
 #include "node/read.h"
+#include "node/replica.h"
 #include "node/scope.h"
 #include "tests/common/world.h"
 
@@ -756,6 +757,101 @@ static void test_register_stale_member_summary_is_not_trusted(void **state)
 	ml_store_close(node);
 }
 
+/*
+ * A summary of an older layout (another build wrote it) is not read: the member's next op is
+ * folded in full, the register ends as the world's, and the summary is written anew.
+ */
+static void test_register_summary_of_an_older_layout_is_refolded(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Ngô Thị Hoa", "109814160", &m));
+	OK(w_decide(&fx->w, fx->officer, &fx->commune, "member_submit", &m, &m, 1, NULL, NULL));
+	size_t mid = fx->w.log.len;
+	struct ml_store *node;
+	OK(w_open_node(&fx->w, "older", &node));
+	replay(fx, node, 0, mid);
+	char path[256];
+	snprintf(path, sizeof path, "%s/older.db", fx->w.dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	/* Layout 2: version 2, and no latest change's clock (bytes 63..74 of layout 3). */
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE members SET summary = x'02' || substr(summary, 2, 62)"
+	                              " || substr(summary, 76)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	char num[13];
+	ml_number_format(1000003, num);
+	OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m, &m, 1, num, NULL));
+	replay(fx, node, mid, fx->w.log.len);
+	assert_same_register(fx, node);
+	ml_store_close(node);
+	assert_int_equal(count_in(path, "SELECT count(*) FROM members WHERE hex(substr(summary, 1, "
+	                                "1)) = '03' AND state = 'official'"),
+	                 1);
+}
+
+/* What ml_replica_since hands over: the picked ops, in evaluation order. */
+struct since {
+	int64_t feed;  /* picked: this feed's ops only */
+	size_t looked; /* ops pick was asked about */
+	int64_t evals[64];
+	size_t n;
+};
+
+static bool pick_feed(void *ctx, int64_t feed, uint64_t seq)
+{
+	struct since *x = ctx;
+	(void)seq;
+	x->looked++;
+	return feed == x->feed;
+}
+
+static int take_op(void *ctx, const struct ml_replica_op *op)
+{
+	struct since *x = ctx;
+	assert_int_equal(op->feed, x->feed);
+	assert_non_null(op->raw);
+	assert_true(op->len > 0);
+	assert_true(x->n < 64);
+	x->evals[x->n++] = op->eval;
+	return ML_OK;
+}
+
+/* New ops for peers are listed from the evaluation index; only the ops picked are read. */
+static void test_register_new_ops_are_read_only_when_picked(void **state)
+{
+	struct fx *fx = *state;
+	struct ml_hash m;
+	OK(w_member(&fx->w, fx->officer, &fx->commune, "Lý Văn Phúc", "109814161", &m));
+	OK(w_decide(&fx->w, fx->officer, &fx->commune, "member_submit", &m, &m, 1, NULL, NULL));
+	int64_t judged = 0, last = -1;
+	OK(ml_read_int(fx->w.s, "SELECT count(*) FROM ops WHERE eval IS NOT NULL", NULL, 0, &judged,
+	               &fx->w.err));
+	/* The officer's feed: the feed of the store's last op. */
+	int64_t key = 0;
+	OK(ml_read_int(fx->w.s, "SELECT key FROM ops ORDER BY eval DESC LIMIT 1", NULL, 0, &key,
+	               &fx->w.err));
+	struct since x = {.feed = (int64_t)((uint64_t)key >> 32)};
+	OK(ml_replica_since(fx->w.s, 0, 4096, pick_feed, take_op, &x, &last, &fx->w.err));
+	assert_int_equal((int64_t)x.looked, judged);
+	assert_int_equal(x.n, 2); /* the member and its submission */
+	assert_true(x.evals[0] < x.evals[1]);
+	assert_int_equal(last, x.evals[1]);
+	/* At most limit ops are looked at, and *last says where to go on. */
+	struct since y = {.feed = x.feed};
+	OK(ml_replica_since(fx->w.s, 0, 3, pick_feed, take_op, &y, &last, &fx->w.err));
+	assert_int_equal(y.looked, 3);
+	assert_int_equal(y.n, 0);
+	assert_true(last > 0 && last < x.evals[0]);
+	struct since z = {.feed = x.feed};
+	OK(ml_replica_since(fx->w.s, x.evals[0], 4096, pick_feed, take_op, &z, &last, &fx->w.err));
+	assert_int_equal(z.n, 1);
+	assert_int_equal(z.evals[0], x.evals[1]);
+}
+
 /* Transfer + receive moves a subtree; authority follows the new parent. */
 static void test_register_unit_move_changes_parent_and_authority(void **state)
 {
@@ -1215,6 +1311,10 @@ int main(void)
 	        test_register_store_of_another_schema_is_refused_untouched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_register_store_without_member_summaries_catches_up,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_summary_of_an_older_layout_is_refolded,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_new_ops_are_read_only_when_picked, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_register_stale_member_summary_is_not_trusted,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
