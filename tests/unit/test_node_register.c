@@ -63,6 +63,17 @@ static int teardown(void **state)
 	return 0;
 }
 
+static long count_in(const char *path, const char *sql);
+
+/* Runs sql on the store file at path through a connection of its own, as another program. */
+static void exec_in(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 static void test_register_member_from_draft_to_official(void **state)
 {
 	struct fx *fx = *state;
@@ -501,28 +512,13 @@ static void test_register_store_of_another_schema_is_refused_untouched(void **st
 	ml_store_close(old);
 	char path[256];
 	snprintf(path, sizeof path, "%s/old.db", fx->w.dir);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-	                              "UPDATE meta SET value = '1' WHERE key = 'schema';"
-	                              "DROP TABLE op_ids; DROP TABLE op_ids_new;",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(db);
+	exec_in(path, "UPDATE meta SET value = '1' WHERE key = 'schema';"
+	              "DROP TABLE op_ids; DROP TABLE op_ids_new;");
 	assert_int_equal(ml_store_open(path, 0, &old, &fx->w.err), ML_ESTORE);
 	assert_non_null(strstr(ml_buf_str(&fx->w.err), "schema version 1"));
 	assert_non_null(strstr(ml_buf_str(&fx->w.err), "export a bundle"));
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "SELECT count(*) FROM sqlite_schema WHERE name LIKE"
-	                                    " 'op_ids%'",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	assert_int_equal(
+	    count_in(path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'op_ids%'"), 0);
 }
 
 /*
@@ -696,12 +692,7 @@ static void test_register_store_without_member_summaries_catches_up(void **state
 	snprintf(path, sizeof path, "%s/old.db", fx->w.dir);
 	assert_int_equal(count_in(path, "SELECT count(*) FROM members WHERE summary IS NOT NULL"),
 	                 2);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, "ALTER TABLE members DROP COLUMN summary", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	exec_in(path, "ALTER TABLE members DROP COLUMN summary");
 	assert_int_equal(count_in(path, "SELECT count(*) FROM members WHERE summary IS NULL"), -1);
 
 	OK(ml_store_open(path, 0, &old, &fx->w.err));
@@ -773,15 +764,9 @@ static void test_register_summary_of_an_older_layout_is_refolded(void **state)
 	replay(fx, node, 0, mid);
 	char path[256];
 	snprintf(path, sizeof path, "%s/older.db", fx->w.dir);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	/* Layout 2: version 2, and no latest change's clock (bytes 63..74 of layout 3). */
-	assert_int_equal(sqlite3_exec(db,
-	                              "UPDATE members SET summary = x'02' || substr(summary, 2, 62)"
-	                              " || substr(summary, 76)",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(db);
+	exec_in(path, "UPDATE members SET summary = x'02' || substr(summary, 2, 62)"
+	              " || substr(summary, 76)");
 	char num[13];
 	ml_number_format(1000003, num);
 	OK(w_decide(&fx->w, fx->approver, &fx->commune, "member_approve", &m, &m, 1, num, NULL));
