@@ -810,7 +810,7 @@ int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry
 	if (ml_member_sum_parse(p->sum, p->sum_len, &s) != ML_OK || s.n_entries != p->n_entries ||
 	    ml_hlc_cmp(e->stamp.hlc, s.last) <= 0 || moves(e->type) ||
 	    (ml_optype_info(e->type)->flags & ML_OTF_CREATES) || !(is_change || is_decision) ||
-	    s.n_changes + 1 > ML_MEMBER_MAX_ENTRIES)
+	    s.n_changes + 1 > ML_MEMBER_MAX_ENTRIES || !p->draft_len)
 		return ML_EAGAIN;
 	/* A member has few changes: their flags live on the stack unless there are many. */
 	uint8_t fl_small[32];

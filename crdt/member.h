@@ -138,7 +138,8 @@ struct ml_member_sum {
 int ml_member_fold_sum(const struct ml_hash *id, const struct ml_member_entry *e, size_t n,
                        struct ml_member_view *v, struct ml_buf *sum);
 
-/* Parses summary p[0..len) into *s (borrowing p); ML_OK or ML_EMALFORMED (empty included). */
+/* Parses summary p[0..len) into *s (borrowing p); ML_OK or ML_EMALFORMED (empty, or of
+ * another layout version, included). */
 int ml_member_sum_parse(const uint8_t *p, size_t len, struct ml_member_sum *s);
 
 /* True when op `id` (32 bytes) is one of s's changes; *tag gets its tag. */
@@ -146,7 +147,9 @@ bool ml_member_sum_change(const struct ml_member_sum *s, const uint8_t *id, uint
 
 /* What a step reads of the member besides its summary. */
 struct ml_member_prior {
-	const uint8_t *sum, *draft, *official; /* official: empty until approved */
+	/* official: empty until approved; draft: the draft's bytes even when they are the
+	 * official record's (a step copies them) */
+	const uint8_t *sum, *draft, *official;
 	size_t sum_len, draft_len, official_len;
 	size_t n_entries; /* the entries the caller holds: a summary of another count is stale */
 	struct ml_hash create_unit;
@@ -160,9 +163,10 @@ typedef int (*ml_member_get_fn)(void *ctx, uint64_t tag, struct ml_member_entry 
  * Folds entry e into the member whose entries p summarises, into *v and its summary into
  * *sum (both the caller's to release), as ml_member_fold would fold them all, except that
  * v->first_approval holds only the clock and v->return_reason is e's only.  Reads the
- * changes e approves through get.  Returns ML_OK; ML_EAGAIN when e needs the full fold
- * (also when the summary does not cover p->n_entries entries); ML_ENOMEM or get's error.
- * *v and *sum are released on any error.
+ * changes e approves through get, unless every change is approved then.  Returns ML_OK;
+ * ML_EAGAIN when e needs the full fold (also when the summary does not cover p->n_entries
+ * entries, is of another layout, or p has no draft); ML_ENOMEM or get's error.  *v and
+ * *sum are released on any error.
  */
 int ml_member_step(const struct ml_member_prior *p, const struct ml_member_entry *e,
                    ml_member_get_fn get, void *ctx, struct ml_member_view *v, struct ml_buf *sum);

@@ -311,9 +311,13 @@ int ml_replica_since(struct ml_store *s, int64_t after, size_t limit, ml_replica
 			break;
 		sqlite3_reset(get);
 		sqlite3_bind_int64(get, 1, key);
-		if (sqlite3_step(get) != SQLITE_ROW) {
-			rc =
-			    ml_errf(err, ML_ESTORE, "cannot read a new op: %s", ml_store_errmsg(s));
+		int found = sqlite3_step(get);
+		if (found != SQLITE_ROW) {
+			rc = found == SQLITE_DONE
+			         ? ml_errf(err, ML_ESTORE, "new op %lld is listed but has no row",
+			                   (long long)key)
+			         : ml_errf(err, ML_ESTORE, "cannot read a new op: %s",
+			                   ml_store_errmsg(s));
 			break;
 		}
 		if ((rc = hand_row(get, fn, ctx)) != ML_OK)

@@ -79,7 +79,8 @@ int ml_replica_next(struct ml_store *s, struct ml_replica_cursor *c, size_t max_
 /* Frees the cursor; accepts NULL. */
 void ml_replica_close(struct ml_replica_cursor *c);
 
-/* Says from an op's feed and seq whether the caller wants it (its bytes are read only then). */
+/* Says from an op's feed and seq whether the caller wants it (its bytes are read only then);
+ * an op it declines is passed by for good. */
 typedef bool (*ml_replica_pick_fn)(void *ctx, int64_t feed, uint64_t seq);
 
 /*
@@ -87,7 +88,8 @@ typedef bool (*ml_replica_pick_fn)(void *ctx, int64_t feed, uint64_t seq);
  * number) that pick wants, in order, looking at most at limit ops; *last
  * receives the last evaluation number looked at (after, if none).  For
  * pushing new ops to peers: the ops are listed from the evaluation index,
- * and only those picked are read.  ML_OK, fn's code or ML_ESTORE.
+ * and only those picked are read.  pick and fn must not be NULL.  ML_OK,
+ * fn's code or ML_ESTORE.
  */
 int ml_replica_since(struct ml_store *s, int64_t after, size_t limit, ml_replica_pick_fn pick,
                      ml_replica_fn fn, void *ctx, int64_t *last, struct ml_buf *err);
