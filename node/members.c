@@ -613,7 +613,10 @@ static void text_of(const struct ml_body *rec, const char *key, char *out, size_
 	out[n] = '\0';
 }
 
-static bool same_bytes(const struct ml_buf *a, const struct ml_buf *b);
+static bool same_bytes(const struct ml_buf *a, const struct ml_buf *b)
+{
+	return a->len == b->len && (!a->len || memcmp(a->data, b->data, a->len) == 0);
+}
 
 /*
  * The row's text columns after an op, from v's records: name, ID number,
@@ -763,11 +766,6 @@ static int step_member(struct judge *j, struct ml_member_view *v, struct ml_buf 
 	return rc;
 }
 
-static bool same_bytes(const struct ml_buf *a, const struct ml_buf *b)
-{
-	return a->len == b->len && (!a->len || memcmp(a->data, b->data, a->len) == 0);
-}
-
 /* MEMBERLOG_FOLD_CHECK: a step's view and summary must be the full fold's. */
 static int check_step(struct judge *j, const struct ml_member_view *v, const struct ml_buf *sum,
                       struct ml_buf *err)
@@ -865,8 +863,7 @@ int ml__member_apply(struct judge *j, struct ml_buf *err)
 	struct row_texts t;
 	/* The row and the cache keep the draft only when it differs from the official
 	 * record (same).  The status shown is the official one once there is one. */
-	bool same = v.official.len == v.draft.len &&
-	            memcmp(v.official.data, v.draft.data, v.draft.len) == 0;
+	bool same = same_bytes(&v.official, &v.draft);
 	record_texts(m, !creates, &v, same, &t);
 	if (s->fold_check && (rc = check_texts(j, &v, same, &t, err)) != ML_OK) {
 		ml_buf_release(&sum);
