@@ -358,10 +358,12 @@ static void status_text(struct daemon *d, struct ml_buf *out)
 		t.bytes_in += p->bytes_in;
 		t.bytes_out += p->bytes_out;
 	}
-	ml_buf_addf(out, " ops-in %llu ops-out %llu relayed %llu bytes-in %llu bytes-out %llu\n",
+	ml_buf_addf(out,
+	            " ops-in %llu ops-out %llu relayed %llu bytes-in %llu bytes-out %llu"
+	            " paused-all %llu\n",
 	            (unsigned long long)t.ops_in, (unsigned long long)t.ops_out,
 	            (unsigned long long)t.relayed, (unsigned long long)t.bytes_in,
-	            (unsigned long long)t.bytes_out);
+	            (unsigned long long)t.bytes_out, (unsigned long long)d->in_paused_all);
 	for (struct peer *p = d->peers; p; p = p->next)
 		ml__peer_status(p, out);
 	for (struct dial *dl = d->dials; dl; dl = dl->next)
@@ -700,6 +702,27 @@ static void watch_interfaces(struct daemon *d, uint64_t now)
 		         waiting);
 }
 
+/* Frames are ingested here, one OPS frame a peer a turn, after the loop polled the sockets. */
+static void on_inbox_idle(uv_idle_t *h)
+{
+	struct daemon *d = h->data;
+	bool more = false;
+	for (struct peer *p = d->peers, *next; p; p = next) {
+		next = p->next;
+		if (ml__inbox_ready(p))
+			ml__inbox_drain(p);
+		more |= ml__inbox_ready(p);
+	}
+	if (!more)
+		uv_idle_stop(h);
+}
+
+void ml__inbox_later(struct daemon *d)
+{
+	if (!d->stopping)
+		uv_idle_start(&d->inbox_idle, on_inbox_idle);
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
@@ -816,6 +839,9 @@ int ml_daemon_run(const struct ml_daemon_config *cfg, struct ml_store *s, const 
 		return rc;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	ml__inbox_init(d);
+	uv_idle_init(&d->loop, &d->inbox_idle);
+	d->inbox_idle.data = d;
 	ml_replica_last_eval(s, &d->pushed_eval, NULL);
 	if (!cfg->once)
 		rc = start_control(d, err);

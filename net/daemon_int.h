@@ -116,6 +116,7 @@ struct peer {
 	size_t in_bytes;
 	unsigned in_checking; /* frames in the thread pool */
 	bool in_stopped;      /* reading stopped: too many bytes held */
+	uint64_t in_paused;   /* times reading stopped so */
 	bool in_closed;       /* the connection is closed: free the peer when checks return */
 	int in_hangup;        /* the read error (UV_EOF...) seen while frames were held: the
 	                         peer is closed once they are handled, not before */
@@ -142,6 +143,10 @@ struct daemon {
 	uv_pipe_t control;
 	bool control_open;
 	uv_timer_t tick;
+	uv_idle_t inbox_idle;              /* runs while an inbox holds ready frames (inbox.c) */
+	size_t in_bytes;                   /* held in all peers' inboxes */
+	size_t inbox_high, inbox_all_high; /* the bounds on a peer's inbox and on all (inbox.c) */
+	uint64_t in_paused_all;            /* reading stopped for the bound on all inboxes */
 	uv_signal_t sigint, sigterm, sigusr1;
 	uv_process_t mdns;
 	uv_pipe_t mdns_out;
@@ -226,6 +231,14 @@ bool ml__inbox_holds(const struct peer *p);
 void ml__inbox_hangup(struct peer *p, int code);
 /* Drops the held frames of a closed peer; true when checks are still out (they free the peer). */
 bool ml__inbox_close(struct peer *p);
+/* Sets the inboxes' bounds (MEMBERLOG_TEST_INBOX_KIB=PEER,ALL makes them small, for tests). */
+void ml__inbox_init(struct daemon *d);
+/* True when the frame at the head of p's inbox may be handled now. */
+bool ml__inbox_ready(const struct peer *p);
+/* Handles p's ready frames, at most one OPS frame (the daemon's idle handle calls it). */
+void ml__inbox_drain(struct peer *p);
+/* daemon.c: drain the inboxes with ready frames once the loop has polled the sockets. */
+void ml__inbox_later(struct daemon *d);
 /* Appends the peer's status line to out. */
 void ml__peer_status(const struct peer *p, struct ml_buf *out);
 /* Encrypts and queues one frame to the peer (closing it when that fails). */

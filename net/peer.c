@@ -792,11 +792,13 @@ void ml__peer_status(const struct peer *p, struct ml_buf *out)
 	                                            : "waiting";
 	ml_buf_addf(out,
 	            "peer %s device %s %s %s up %llus rounds %llu ops-in %llu ops-out %llu "
-	            "relayed %llu bytes-in %llu bytes-out %llu photos-in %llu photos-out %llu\n",
+	            "relayed %llu bytes-in %llu bytes-out %llu photos-in %llu photos-out %llu "
+	            "paused %llu\n",
 	            p->addr, dev, p->dial ? "outgoing" : "incoming", state,
 	            (unsigned long long)((ml__now_ms() - p->started_ms) / 1000),
 	            (unsigned long long)p->rounds, (unsigned long long)p->ops_in,
 	            (unsigned long long)p->ops_out, (unsigned long long)p->relayed,
 	            (unsigned long long)p->bytes_in, (unsigned long long)p->bytes_out,
-	            (unsigned long long)p->photos_in, (unsigned long long)p->photos_out);
+	            (unsigned long long)p->photos_in, (unsigned long long)p->photos_out,
+	            (unsigned long long)p->in_paused);
 }

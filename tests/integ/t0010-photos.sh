@@ -110,7 +110,7 @@ unasked() {
 check "a photo nobody asked for drops the sender" unasked
 
 healthy() {
-	ml dist peers | grep '^peer .* outgoing synced' | grep -q 'photos-out 13$' &&
+	ml dist peers | grep '^peer .* outgoing synced' | grep -q 'photos-out 13 ' &&
 		ml dist audit verify >/dev/null && [ "$(ml dist state-hash)" = "$(ml prov state-hash)" ] &&
 		stop nat && stop prov && stop dist
 }
