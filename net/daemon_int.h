@@ -17,7 +17,7 @@
 
 #define PEER_WRITE_HIGH  (8u << 20)  /* stop producing above this many queued bytes */
 #define PEER_WRITE_LIMIT (64u << 20) /* a peer that lets this much pile up is dropped */
-#define OPS_FRAME_BYTES  (256u << 10)
+#define OPS_FRAME_BYTES  (512u << 10)
 #define MAX_HANDSHAKING  32 /* connections not yet admitted */
 #define MAX_PEERS        256
 #define FRAMES_PER_SEC   4000 /* more than this, every second, is a flood */
@@ -84,6 +84,11 @@ struct peer {
 	size_t n_heads;
 	struct ml_replica_want *want; /* learnt by the round */
 	size_t n_want, cap_want;
+	struct peer_ahead {
+		uint8_t key[32]; /* ml_replica_feed_key */
+		uint64_t seq;
+	} * ahead; /* feeds the round found the peer holds and we lack, sorted by key at its end */
+	size_t n_ahead, cap_ahead;
 	struct ml_replica_cursor *cursor; /* sending what the round found missing */
 	int64_t push_eval;                /* ops evaluated up to here were considered */
 	bool round_done, synced_sent, synced_recv, ever_synced;

@@ -34,9 +34,9 @@
 
 /* Frames in the pool at a time, a peer (why: check_next). */
 #define CHECKS_MAX 2
-/* Stop reading above this many bytes held: 16 frames, about 200 ms of ingest.  The slack
+/* Stop reading above this many bytes held: 8 frames, about 200 ms of ingest.  The slack
  * covers a run of frames whose checks cost as much as their ingest (ops signed one by one). */
-#define INBOX_HIGH (16u * OPS_FRAME_BYTES)
+#define INBOX_HIGH (4u << 20)
 /* All peers' inboxes together: above this a peer stops reading once it holds a frame. */
 #define INBOX_ALL_HIGH (8u * INBOX_HIGH)
 

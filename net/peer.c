@@ -38,6 +38,7 @@ void ml__peer_free(struct peer *p)
 	ml_free(p->items);
 	ml_free(p->heads);
 	ml_free(p->want);
+	ml_free(p->ahead);
 	ml_replica_close(p->cursor);
 	ml_buf_release(&p->frame);
 	ml_free(p->declined);
@@ -261,13 +262,30 @@ static int cmp_head_key(const void *key, const void *elem)
 	return memcmp(key, ((const struct ml_replica_feed *)elem)->key, 32);
 }
 
+/* struct peer_ahead and a key both start with the 32-byte key: one comparison sorts and finds. */
+static int cmp_ahead(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
 static void on_diff(void *ctx, const uint8_t key[32], uint64_t mine, uint64_t theirs)
 {
 	struct peer *p = ctx;
 	const struct ml_replica_feed *h =
 	    p->n_heads ? bsearch(key, p->heads, p->n_heads, sizeof *p->heads, cmp_head_key) : NULL;
-	if (!h)
-		return; /* a feed we do not hold (or may not offer): the peer sends it */
+	if (!h) {
+		/* A feed we do not hold (or may not offer): the peer sends it.  What it holds is
+		 * kept by key, so that its ops reaching us from another peer meanwhile are not
+		 * relayed back to it (slot_for). */
+		struct peer_ahead *a =
+		    theirs ? ml_grow(p->ahead, &p->cap_ahead, p->n_ahead + 1, sizeof *a, 64) : NULL;
+		if (a) {
+			p->ahead = a;
+			memcpy(a[p->n_ahead].key, key, 32);
+			a[p->n_ahead++].seq = theirs;
+		}
+		return;
+	}
 	struct ml_feedmap_slot *slot = ml_feedmap_put(&p->known, h->feed);
 	if (slot)
 		slot->seq = theirs;
@@ -294,7 +312,7 @@ static int prepare_round(struct peer *p)
 	p->heads = NULL;
 	ml_free(p->items);
 	p->items = NULL;
-	p->n_heads = p->n_want = 0;
+	p->n_heads = p->n_want = p->n_ahead = 0;
 	p->round_done = p->synced_sent = p->synced_recv = false;
 	ml_feedmap_release(&p->known);
 	int rc = ml_replica_last_eval(d->s, &p->push_eval, &d->err);
@@ -328,6 +346,8 @@ static int prepare_round(struct peer *p)
 static void round_over(struct peer *p)
 {
 	p->round_done = true;
+	if (p->n_ahead)
+		qsort(p->ahead, p->n_ahead, sizeof *p->ahead, cmp_ahead);
 	ml_recon_free(p->recon);
 	p->recon = NULL;
 	if (ml_replica_open(p->d->s, p->want, p->n_want, &p->cursor, &p->d->err) != ML_OK) {
@@ -439,6 +459,15 @@ static struct ml_feedmap_slot *slot_for(struct peer *p, int64_t feed)
 		return NULL;
 	slot->in_scope = p->scope && ml_scope_has(p->scope, &fid.unit, fid.lane);
 	slot->writer = writer_of(p, &fid); /* known now: add_op need not look it up again */
+	if (p->n_ahead && p->round_done) {
+		/* A feed new here since the round: the peer may have said it holds it. */
+		uint8_t key[32];
+		ml_replica_feed_key(&fid, key);
+		const struct peer_ahead *a =
+		    bsearch(key, p->ahead, p->n_ahead, sizeof *p->ahead, cmp_ahead);
+		if (a)
+			slot->seq = a->seq;
+	}
 	return slot;
 }
 

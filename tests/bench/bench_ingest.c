@@ -19,7 +19,7 @@
  * Usage: bench_ingest [--ops N] [--single] [--txn K] [--dir DIR] [--keep] [--wal-pages]
  *   --single     every op in its own signed batch
  *   --txn K      about K ops per transaction (whole signed batches); by default
- *                256 KiB of ops, as a sync's OPS frame carries them (net/daemon_int.h
+ *                512 KiB of ops, as a sync's OPS frame carries them (net/daemon_int.h
  *                OPS_FRAME_BYTES: one frame, one transaction on the receiver)
  *   --wal-pages  where the writes go: pages written to the WAL per transaction,
  *                by table and index.  A reader holds the WAL whole meanwhile, so
@@ -194,7 +194,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* The bytes of ops a sync frame carries (net/daemon_int.h OPS_FRAME_BYTES): a receiver
  * ingests each frame in one transaction. */
-#define FRAME_BYTES (256u << 10)
+#define FRAME_BYTES (512u << 10)
 
 int main(int argc, char **argv)
 {

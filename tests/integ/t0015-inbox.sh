@@ -5,12 +5,14 @@
 # tree, each dial all three at once with the inbox bounds made small
 # (MEMBERLOG_TEST_INBOX_KIB=PEER,ALL):
 #   - hub1, 1 KiB a peer: every OPS frame stops its connection's reading;
-#   - hub2, 300 KiB a peer but 200 KiB for all peers together: every full
-#     frame (256 KiB) stops its connection's reading for the bound on all,
+#   - hub2, 1,000 KiB a peer but 400 KiB for all peers together: every
+#     full frame (512 KiB) stops its connection's reading for the bound on all,
 #     and that connection must read again once its own frame is ingested,
 #     whatever the others hold.
 # Every connection must read again and each hub must end with the register
-# its peers hold.
+# its peers hold.  The hub relays none of it: each peer said in its round
+# that it holds those feeds (the hub lacked them), so what arrives from one
+# peer is not sent to the others.
 . "$(dirname "$0")/lib.sh"
 exec 3>&1 # notes that reach the log even from inside a check
 
@@ -49,7 +51,8 @@ hub_syncs() {
 	serve "$1" --peer "$ADDR_nat" --peer "$ADDR_m1" --peer "$ADDR_m2" &&
 		wait_for 60 same_as_nat "$1" && [ "$(members_of "$1")" = $ROWS ] &&
 		ml "$1" peers >"$TMP/$1.peers" && sed 's/^/# /' "$TMP/$1.peers" >&3 &&
-		[ "$(grep -c '^peer .* synced .* paused [1-9][0-9]*$' "$TMP/$1.peers")" = 3 ]
+		[ "$(grep -c '^peer .* synced .* paused [1-9][0-9]*$' "$TMP/$1.peers")" = 3 ] &&
+		head -1 "$TMP/$1.peers" | grep -q ' ops-out 0 relayed 0 '
 }
 serve_m() { serve m1 && serve m2; }
 check "the two copies serve" serve_m
@@ -58,12 +61,12 @@ hub1() {
 	MEMBERLOG_TEST_INBOX_KIB=1,100000 hub_syncs hub1 &&
 		head -1 "$TMP/hub1.peers" | grep -q ' paused-all 0$'
 }
-check "hub1 (1 KiB a peer) stops reading on every connection, reads again, gets all $ROWS members" hub1
+check "hub1 (1 KiB a peer) stops reading on every connection, reads again, gets all $ROWS members, relays none" hub1
 
 hub2() {
-	MEMBERLOG_TEST_INBOX_KIB=300,200 hub_syncs hub2 &&
+	MEMBERLOG_TEST_INBOX_KIB=1000,400 hub_syncs hub2 &&
 		head -1 "$TMP/hub2.peers" | grep -q ' paused-all [1-9][0-9]*$'
 }
-check "hub2 (200 KiB for all) stops reading for the bound on all, reads again, gets all $ROWS members" hub2
+check "hub2 (400 KiB for all) stops reading for the bound on all, reads again, gets all $ROWS members, relays none" hub2
 
 done_testing
