@@ -27,6 +27,9 @@
  * shared waiting buffer (ML_STORE_MAX_WAITING) and stall everyone's sync.
  */
 #define PEER_WAITING_MAX (8 * 1024)
+/* Feeds a round remembers the peer holds where this node holds none (peer.c on_diff): 2.5 MiB.
+ * Past it a peer's ops that another sends are relayed back to it, as before session 22. */
+#define PEER_AHEAD_MAX (64 * 1024)
 /* Photos (photo.c): asked at a time; declined by one peer before its walk stops for the round;
  * promised to one peer when they arrive. */
 #define PHOTO_ASK_MAX      8
@@ -53,6 +56,12 @@ struct dial {
 	bool gave_up;
 	char last_error[200];
 	struct daemon *d;
+};
+
+/* A feed the peer holds up to seq, named by its key (ml_replica_feed_key). */
+struct peer_ahead {
+	uint8_t key[32];
+	uint64_t seq;
 };
 
 enum peer_state {
@@ -84,10 +93,9 @@ struct peer {
 	size_t n_heads;
 	struct ml_replica_want *want; /* learnt by the round */
 	size_t n_want, cap_want;
-	struct peer_ahead {
-		uint8_t key[32]; /* ml_replica_feed_key */
-		uint64_t seq;
-	} * ahead; /* feeds the round found the peer holds and we lack, sorted by key at its end */
+	/* feeds the round found the peer holds and we lack, sorted by key at its end; at most
+	 * PEER_AHEAD_MAX (a peer that lies costs memory; beyond, ops may go back to it) */
+	struct peer_ahead *ahead;
 	size_t n_ahead, cap_ahead;
 	struct ml_replica_cursor *cursor; /* sending what the round found missing */
 	int64_t push_eval;                /* ops evaluated up to here were considered */
@@ -228,7 +236,8 @@ void ml__peer_read_start(struct peer *p);
 void ml__peer_free(struct peer *p);
 
 /* inbox.c */
-/* Holds a frame of an open session in order; an OPS frame's check starts in the pool. */
+/* Holds a copy of a frame of an open session (payload is borrowed), in order; an OPS frame's
+ * check starts in the pool.  A malformed OPS frame, or no memory, bans or closes p. */
 void ml__inbox_add(struct peer *p, uint8_t type, const uint8_t *payload, size_t len);
 /* True while frames wait: a new frame must queue behind them. */
 bool ml__inbox_holds(const struct peer *p);
@@ -240,9 +249,12 @@ bool ml__inbox_close(struct peer *p);
 void ml__inbox_init(struct daemon *d);
 /* True when the frame at the head of p's inbox may be handled now. */
 bool ml__inbox_ready(const struct peer *p);
-/* Handles p's ready frames, at most one OPS frame (the daemon's idle handle calls it). */
+/* Handles p's ready frames, at most one OPS frame, and asks for the next turn when more are
+ * ready (the daemon's idle handle calls it).  May close p (bad ops, the connection's end):
+ * p stays allocated until its close callback. */
 void ml__inbox_drain(struct peer *p);
-/* daemon.c: drain the inboxes with ready frames once the loop has polled the sockets. */
+/* daemon.c: drain the inboxes with ready frames once the loop has polled the sockets.  Does
+ * nothing once the daemon stops (its idle handle may be closed by then). */
 void ml__inbox_later(struct daemon *d);
 /* Appends the peer's status line to out. */
 void ml__peer_status(const struct peer *p, struct ml_buf *out);

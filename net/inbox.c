@@ -9,18 +9,20 @@
  * protocol sees frames in the order they were sent (a SYNCED after the ops it
  * closes).
  *
- * The loop ingests one OPS frame a turn, from the daemon's idle handle
- * (ml__inbox_later), never from a read or a check's completion: between two
- * ingests it polls the socket, so frames keep arriving and being checked
- * while the store writes.  Handling every ready frame at once, as this file
- * did up to session 21, emptied the inbox before the socket was read again,
- * and the writer then waited for the next frame's check (about 2 s of a 22 s
- * sync of 1M ops, docs/BENCHMARKS.md).
+ * The loop ingests one OPS frame of a peer a turn, from the daemon's idle
+ * handle (ml__inbox_later), not from a read or a check's completion (the one
+ * exception: the read that finds the connection ended handles one and leaves
+ * the rest to the idle handle).  Between two ingests it polls the socket, so
+ * frames keep arriving and being checked while the store writes.  Handling
+ * every ready frame at once, as this file did up to session 21, emptied the
+ * inbox before the socket was read again, and the writer then waited for the
+ * next frame's check (about 2 s of a 22 s sync of 1M ops, BENCHMARKS.md).
  *
- * Above INBOX_HIGH bytes held the connection stops reading, and the peer's
- * writes back up in TCP rather than in this node's memory.  When the
- * connection ends, the frames already held are still handled, then the peer
- * is closed; when this node closes it (bad input, shutdown), they are dropped.
+ * Above INBOX_HIGH bytes held from the peer, or INBOX_ALL_HIGH from all
+ * peers, the connection stops reading, and the peer's writes back up in TCP
+ * rather than in this node's memory.  When the connection ends, the frames
+ * already held are still handled, then the peer is closed; when this node
+ * closes it (bad input, shutdown), they are dropped.
  */
 #include "daemon_int.h"
 
@@ -46,8 +48,9 @@ void ml__inbox_init(struct daemon *d)
 	d->inbox_all_high = INBOX_ALL_HIGH;
 	/* Tests make both bounds small, to see them at work with a few frames (t0015). */
 	const char *env = getenv("MEMBERLOG_TEST_INBOX_KIB");
-	unsigned long one, all;
-	if (env && sscanf(env, "%lu,%lu", &one, &all) == 2 && one && all) {
+	unsigned one, all;
+	if (env && sscanf(env, "%u,%u", &one, &all) == 2 && one && all && one <= (1u << 20) &&
+	    all <= (1u << 20)) {
 		d->inbox_high = (size_t)one << 10;
 		d->inbox_all_high = (size_t)all << 10;
 	}
@@ -153,16 +156,17 @@ static void check_done(uv_work_t *w, int status);
 static void check_next(struct peer *p)
 {
 	struct inframe *f = p->in_head;
-	while (f && (f->ready || f->checking))
+	while (f && p->state != P_CLOSING && p->in_checking < CHECKS_MAX) {
+		if (!f->ready && !f->checking) {
+			f->work.data = f;
+			if (uv_queue_work(&p->d->loop, &f->work, check_work, check_done) == 0) {
+				f->checking = true;
+				p->in_checking++;
+			} else {
+				f->ready = true; /* ingest checks it on the loop */
+			}
+		}
 		f = f->next;
-	if (!f || p->in_checking >= CHECKS_MAX)
-		return;
-	f->work.data = f;
-	if (uv_queue_work(&p->d->loop, &f->work, check_work, check_done) == 0) {
-		f->checking = true;
-		p->in_checking++;
-	} else {
-		f->ready = true; /* ingest checks it on the loop */
 	}
 }
 

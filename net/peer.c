@@ -278,7 +278,9 @@ static void on_diff(void *ctx, const uint8_t key[32], uint64_t mine, uint64_t th
 		 * kept by key, so that its ops reaching us from another peer meanwhile are not
 		 * relayed back to it (slot_for). */
 		struct peer_ahead *a =
-		    theirs ? ml_grow(p->ahead, &p->cap_ahead, p->n_ahead + 1, sizeof *a, 64) : NULL;
+		    theirs && p->n_ahead < PEER_AHEAD_MAX
+		        ? ml_grow(p->ahead, &p->cap_ahead, p->n_ahead + 1, sizeof *a, 64)
+		        : NULL;
 		if (a) {
 			p->ahead = a;
 			memcpy(a[p->n_ahead].key, key, 32);
