@@ -102,7 +102,7 @@ static void resume_reading(struct peer *p)
  * inbox is empty, and the writer then waits for their checks.  The daemon's
  * idle handle calls again while ready frames remain.
  */
-static void drain(struct peer *p)
+void ml__inbox_drain(struct peer *p)
 {
 	bool ingested = false;
 	while (p->in_head && p->in_head->ready && p->state != P_CLOSING) {
@@ -129,11 +129,6 @@ static void drain(struct peer *p)
 bool ml__inbox_ready(const struct peer *p)
 {
 	return p->in_head && p->in_head->ready && p->state != P_CLOSING;
-}
-
-void ml__inbox_drain(struct peer *p)
-{
-	drain(p);
 }
 
 static void check_work(uv_work_t *w)
@@ -271,7 +266,7 @@ void ml__inbox_hangup(struct peer *p, int code)
 	 * one-shot sync may close right after its last ops). */
 	p->in_hangup = code;
 	uv_read_stop((uv_stream_t *)&p->tcp);
-	drain(p);
+	ml__inbox_drain(p);
 }
 
 bool ml__inbox_close(struct peer *p)
