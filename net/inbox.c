@@ -105,7 +105,7 @@ static void resume_reading(struct peer *p)
 void ml__inbox_drain(struct peer *p)
 {
 	bool ingested = false;
-	while (p->in_head && p->in_head->ready && p->state != P_CLOSING) {
+	while (ml__inbox_ready(p)) {
 		struct inframe *f = p->in_head;
 		if (f->type == ML_MSG_OPS && ingested) {
 			ml__inbox_later(p->d);
@@ -165,6 +165,14 @@ static void check_next(struct peer *p)
 	}
 }
 
+/* Starts what checks may start, and asks for a turn if the head frame may be handled. */
+static void advance(struct peer *p)
+{
+	check_next(p);
+	if (ml__inbox_ready(p))
+		ml__inbox_later(p->d);
+}
+
 static void check_done(uv_work_t *w, int status)
 {
 	(void)status; /* a cancelled check leaves the batch unchecked: ingest checks it */
@@ -179,9 +187,7 @@ static void check_done(uv_work_t *w, int status)
 		return;
 	}
 	f->ready = true;
-	check_next(p);
-	if (ml__inbox_ready(p))
-		ml__inbox_later(p->d);
+	advance(p);
 }
 
 /* Lists the ops of f's payload; a malformed frame bans and closes the peer.  False then. */
@@ -250,9 +256,7 @@ void ml__inbox_add(struct peer *p, uint8_t type, const uint8_t *payload, size_t 
 		p->d->in_paused_all += !over_own;
 		uv_read_stop((uv_stream_t *)&p->tcp);
 	}
-	check_next(p);
-	if (ml__inbox_ready(p))
-		ml__inbox_later(p->d);
+	advance(p);
 }
 
 bool ml__inbox_holds(const struct peer *p)
